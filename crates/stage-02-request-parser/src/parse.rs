@@ -1,0 +1,291 @@
+//! From bytes to a [`Request`]: httparse first, then a server's own checks.
+
+use crate::error::ParseError;
+use crate::limits::Limits;
+use crate::request::{Request, Version, split_target};
+
+/// The outcome of parsing what has arrived so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// The head is not complete yet: read more bytes and parse again.
+    Partial,
+    /// The head is complete and valid. The body, if any, starts at
+    /// `head_len` in the buffer.
+    Complete {
+        /// The validated request head.
+        request: Request,
+        /// How many bytes of the buffer the head took, empty line included.
+        head_len: usize,
+    },
+}
+
+// ANCHOR: parse_request
+/// Parses a request head from `buf`, which holds every byte received so
+/// far. Call it again with more bytes while it returns [`Parsed::Partial`].
+///
+/// Incomplete and malformed are different answers: a request cut in the
+/// middle of a line is fine (more is coming), a request with a bad byte is
+/// not (no amount of waiting will fix it).
+pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> {
+    // Limits apply before the head is complete: a client that never sends
+    // the end of its request line must not make us buffer forever.
+    check_request_line_length(buf, limits)?;
+
+    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut parsed = httparse::Request::new(&mut slots);
+    let head_len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_head_bytes => {
+            return Err(ParseError::HeadTooLarge {
+                limit: limits.max_head_bytes,
+            });
+        }
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(httparse::Error::Version) => return refused_version(buf),
+        Err(error) => return Err(from_httparse(error, limits)),
+    };
+    if head_len > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
+        });
+    }
+    reject_bare_line_feeds(&buf[..head_len])?;
+
+    // httparse has checked the method and target are tokens of visible
+    // ASCII (or UTF-8 in the target), so these unwraps cannot fail on a
+    // complete parse.
+    let method = parsed.method.unwrap_or_default().to_string();
+    let target = parsed.path.unwrap_or_default().to_string();
+    let version = match parsed.version {
+        Some(0) => Version::Http10,
+        _ => Version::Http11,
+    };
+    let headers: Vec<(String, String)> = parsed
+        .headers
+        .iter()
+        .map(|h| (h.name.to_string(), latin1(h.value)))
+        .collect();
+
+    check_host(version, &headers)?;
+    let content_length = check_framing(&headers)?;
+    if content_length.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(ParseError::BodyTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
+
+    let (path, query) = split_target(&target);
+    let request = Request {
+        path: path.to_string(),
+        query: query.to_string(),
+        method,
+        target,
+        version,
+        headers,
+        content_length,
+    };
+    Ok(Parsed::Complete { request, head_len })
+}
+// ANCHOR_END: parse_request
+
+// ANCHOR: latin1
+/// Decodes header bytes as ISO-8859-1: byte N becomes the char U+00NN.
+///
+/// Every byte sequence is valid latin-1, so nothing is rejected or replaced
+/// and `value.chars().map(|c| c as u8)` gives the bytes back. UTF-8 would
+/// fail on `caf\xe9`, or turn it into `caf\u{fffd}` and lose the byte.
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+// ANCHOR_END: latin1
+
+/// 414 when the first line is already longer than the limit, complete or
+/// not. Empty lines before the request line are skipped, as httparse does
+/// (RFC 9112, section 2.2).
+fn check_request_line_length(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    let line_len = match line.iter().position(|&b| b == b'\n') {
+        Some(lf) if lf > 0 && line[lf - 1] == b'\r' => lf - 1,
+        Some(lf) => lf,
+        None => line.len(),
+    };
+    if line_len > limits.max_request_line {
+        return Err(ParseError::RequestLineTooLong {
+            limit: limits.max_request_line,
+        });
+    }
+    Ok(())
+}
+
+/// Names the part httparse found fault with.
+fn from_httparse(error: httparse::Error, limits: &Limits) -> ParseError {
+    let part = match error {
+        httparse::Error::TooManyHeaders => {
+            return ParseError::TooManyHeaders {
+                limit: limits.max_headers,
+            };
+        }
+        httparse::Error::Version => "HTTP version",
+        httparse::Error::Token => "method or request target",
+        httparse::Error::HeaderName => "header name",
+        httparse::Error::HeaderValue => "header value",
+        httparse::Error::NewLine => "line ending",
+        httparse::Error::Status => "status",
+    };
+    ParseError::Malformed { part }
+}
+
+/// What to make of a request line whose version httparse refused.
+///
+/// `HTTP/2.0` is well-formed (RFC 9112, section 2.3: `HTTP/` DIGIT `.`
+/// DIGIT) but not a version we speak: 505. httparse refuses `HTTP/2` the
+/// moment it sees the `2`, before the `.0` has arrived, so while the line
+/// is unfinished and could still become well-formed, we wait for more.
+/// Anything else is merely malformed: 400.
+fn refused_version(buf: &[u8]) -> Result<Parsed, ParseError> {
+    let malformed = ParseError::Malformed {
+        part: "HTTP version",
+    };
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let rest = &buf[start..];
+    let (line, finished) = match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        Some(end) => (&rest[..end], true),
+        None => (rest, false),
+    };
+    let Some(version) = third_word(line) else {
+        return Err(malformed);
+    };
+    const SHAPE: &[u8] = b"HTTP/D.D";
+    let fits = version.len() <= SHAPE.len()
+        && version.iter().zip(SHAPE).all(|(&b, &s)| {
+            if s == b'D' {
+                b.is_ascii_digit()
+            } else {
+                b == s
+            }
+        });
+    match (fits, version.len() == SHAPE.len(), finished) {
+        (true, true, _) => Err(ParseError::UnsupportedVersion(latin1(version))),
+        (true, false, false) => Ok(Parsed::Partial),
+        _ => Err(malformed),
+    }
+}
+
+/// The version of `method SP target SP version`, if the line has that shape.
+fn third_word(line: &[u8]) -> Option<&[u8]> {
+    let mut words = line.split(|&b| b == b' ');
+    let (_method, _target, version) = (words.next()?, words.next()?, words.next()?);
+    words.next().is_none().then_some(version)
+}
+
+// ANCHOR: bare_lf
+/// Refuses a line that ends in a bare LF. RFC 9112 (section 2.2) lets a
+/// recipient accept one, but a front proxy that does not would see the
+/// request differently from us; refusing is the safe side.
+fn reject_bare_line_feeds(head: &[u8]) -> Result<(), ParseError> {
+    let bare = head
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'));
+    if bare {
+        Err(ParseError::BareLineFeed)
+    } else {
+        Ok(())
+    }
+}
+// ANCHOR_END: bare_lf
+
+/// Exactly one `Host` in HTTP/1.1; at most one in HTTP/1.0.
+fn check_host(version: Version, headers: &[(String, String)]) -> Result<(), ParseError> {
+    let hosts = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .count();
+    match (version, hosts) {
+        (_, 2..) => Err(ParseError::RepeatedHost),
+        (Version::Http11, 0) => Err(ParseError::MissingHost),
+        _ => Ok(()),
+    }
+}
+
+// ANCHOR: framing
+/// Decides how long the body is. This stage knows one way: Content-Length.
+fn check_framing(headers: &[(String, String)]) -> Result<Option<u64>, ParseError> {
+    let mut transfer_encoding = None;
+    let mut content_length: Option<u64> = None;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = Some(value.clone());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            // `Content-Length: 5, 5` and two identical lines are the same
+            // number said twice (RFC 9112, section 6.3); anything else
+            // leaves the body's end in doubt, and doubt means refuse.
+            for item in value.split(',') {
+                let length = parse_decimal(item.trim_matches([' ', '\t']))
+                    .ok_or_else(|| ParseError::InvalidContentLength(value.clone()))?;
+                if content_length.is_some_and(|seen| seen != length) {
+                    return Err(ParseError::ConflictingContentLength);
+                }
+                content_length = Some(length);
+            }
+        }
+    }
+    match transfer_encoding {
+        Some(_) if content_length.is_some() => Err(ParseError::ContentLengthWithTransferEncoding),
+        Some(coding) => Err(ParseError::TransferEncodingNotImplemented(coding)),
+        None => Ok(content_length),
+    }
+}
+
+/// `1*DIGIT` as a u64: no sign, no space, no hex, and no overflow.
+/// (`str::parse::<u64>` would accept a leading `+`.)
+pub fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        let digit = char::from(b).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+// ANCHOR_END: framing
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_is_strict() {
+        assert_eq!(parse_decimal("0"), Some(0));
+        assert_eq!(parse_decimal("0042"), Some(42));
+        assert_eq!(parse_decimal("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "0x10",
+            "1e3",
+            "18446744073709551616",
+            "١",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn latin1_round_trips_every_byte() {
+        let all: Vec<u8> = (0..=255).collect();
+        let text = latin1(&all);
+        assert_eq!(text.chars().count(), 256);
+        assert_eq!(text.chars().map(|c| c as u8).collect::<Vec<_>>(), all);
+    }
+}

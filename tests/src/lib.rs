@@ -1,0 +1,206 @@
+//! Helpers for testing servers over real loopback sockets.
+//!
+//! - [`ServerProcess`] starts a stage binary on a free port and stops it.
+//! - [`exchange`] sends raw bytes and reads the answer until EOF.
+//! - [`Trickle`] hands a byte slice to a reader a few bytes at a time, to
+//!   prove a parser copes with requests that arrive in pieces.
+//!
+//! Everything here targets 127.0.0.1 only and gives up after a bounded time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single wait in these helpers may take.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A stage server started for a test, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// The address the server said it listens on.
+    pub addr: SocketAddr,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Starts `binary` with `--bind 127.0.0.1:0` and `args`, and waits for
+    /// the `Listening on http://HOST:PORT` line on its stderr.
+    pub fn start(binary: &str, args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(binary)
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let stdout = collect_lines(child.stdout.take().unwrap(), None);
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let stderr = collect_lines(child.stderr.take().unwrap(), Some(addr_tx));
+        let addr = match addr_rx.recv_timeout(TIMEOUT) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let said = stderr.lock().unwrap().clone();
+                panic!("{binary} did not say `Listening on http://...` in time; stderr:\n{said}");
+            }
+        };
+        ServerProcess {
+            child,
+            addr,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Everything the server printed to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Everything the server printed to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until the server's stdout contains `needle`, then returns all
+    /// of it; panics after [`TIMEOUT`].
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        wait_for(&self.stdout, needle)
+    }
+
+    /// Waits until the server's stderr contains `needle`, then returns all
+    /// of it; panics after [`TIMEOUT`].
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        wait_for(&self.stderr, needle)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies lines from a pipe into a shared string on a thread of its own;
+/// sends the first `Listening on http://ADDR` address it sees.
+fn collect_lines<R: Read + Send + 'static>(
+    pipe: R,
+    listening: Option<mpsc::Sender<SocketAddr>>,
+) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let shared = Arc::clone(&text);
+    thread::spawn(move || {
+        let mut listening = listening;
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.split("Listening on http://").nth(1) {
+                let addr = addr.trim().trim_end_matches('/');
+                if let (Some(tx), Ok(addr)) = (listening.take(), addr.parse()) {
+                    let _ = tx.send(addr);
+                }
+            }
+            let mut text = shared.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    text
+}
+
+fn wait_for(text: &Mutex<String>, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let now = text.lock().unwrap().clone();
+        if now.contains(needle) {
+            return now;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "never saw {needle:?}; got:\n{now}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Connects to `addr`, sends `request`, and reads until the server closes
+/// the connection (or [`TIMEOUT`] passes).
+pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(request).unwrap();
+    read_to_close(&mut stream)
+}
+
+/// A loopback connection with [`TIMEOUT`] on reads and writes.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// Reads until EOF. A reset after the data counts as the end too: a server
+/// that closes with unread input may reset, and what came before stands.
+pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return answer,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return answer,
+            Err(e) => panic!(
+                "reading the answer failed after {} bytes: {e}",
+                answer.len()
+            ),
+        }
+    }
+}
+
+/// A reader over a byte slice that returns at most `step` bytes per read.
+pub struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl<'a> Trickle<'a> {
+    /// Serves `bytes` `step` bytes at a time (at least one).
+    pub fn new(bytes: &'a [u8], step: usize) -> Trickle<'a> {
+        Trickle {
+            bytes,
+            step: step.max(1),
+        }
+    }
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(out.len()).min(self.bytes.len());
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+/// The status code of a raw response, such as 200 for `HTTP/1.1 200 OK`.
+pub fn status_of(response: &[u8]) -> Option<u16> {
+    let line = response.split(|&b| b == b'\r').next()?;
+    let code = line.split(|&b| b == b' ').nth(1)?;
+    std::str::from_utf8(code).ok()?.parse().ok()
+}
+
+/// Renders bytes with CR and LF visible (the stage-01 renderer), for
+/// assertion messages and snapshots.
+pub use stage_01::visible;
