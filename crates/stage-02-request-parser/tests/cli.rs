@@ -106,3 +106,13 @@ fn the_server_answers_each_error_with_its_status_and_keeps_serving() {
     assert_eq!(status_of(&answer), Some(200));
     assert!(server.is_running());
 }
+
+#[test]
+fn a_bad_bind_address_is_a_clear_error() {
+    Command::cargo_bin("stage-02")
+        .unwrap()
+        .args(["--bind", "127.0.0.1:99999"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot listen on 127.0.0.1:99999"));
+}

@@ -1,0 +1,147 @@
+//! What may go into a header line, and the error when something may not.
+
+use std::fmt;
+
+/// Why a response cannot be written. Nothing is written when this happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseError {
+    /// A status that is not `NNN reason` with a code from 100 to 999 and a
+    /// reason phrase without control characters.
+    BadStatus(String),
+    /// A header name that is not a token (RFC 9110, section 5.6.2).
+    BadHeaderName(String),
+    /// A header value with CR, LF, NUL or another control character.
+    BadHeaderValue {
+        /// The header's name.
+        name: String,
+        /// The offending value.
+        value: String,
+    },
+    /// A header value with a character beyond U+00FF, which has no latin-1
+    /// byte.
+    NotLatin1 {
+        /// The header's name.
+        name: String,
+    },
+    /// A body given for a status that must not have one (1xx, 204, 304).
+    BodyNotAllowed(u16),
+    /// A `Content-Length` or `Transfer-Encoding` header that contradicts
+    /// how the body is actually framed.
+    FramingConflict(String),
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::BadStatus(s) => write!(
+                f,
+                "invalid status {s:?}: expected a 3-digit code and a reason phrase"
+            ),
+            ResponseError::BadHeaderName(n) => write!(f, "invalid header name {n:?}: not a token"),
+            ResponseError::BadHeaderValue { name, value } => write!(
+                f,
+                "invalid value for header {name}: {value:?} contains a control character (CR, LF and NUL would let it inject headers)"
+            ),
+            ResponseError::NotLatin1 { name } => {
+                write!(
+                    f,
+                    "the value of header {name} has characters beyond latin-1 (U+00FF)"
+                )
+            }
+            ResponseError::BodyNotAllowed(code) => {
+                write!(f, "a {code} response must not have a body")
+            }
+            ResponseError::FramingConflict(what) => write!(f, "conflicting framing: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+// ANCHOR: token
+/// Whether `name` is a token: one or more of the visible ASCII characters
+/// that are not delimiters (RFC 9110, section 5.6.2).
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+// ANCHOR_END: token
+
+// ANCHOR: check_header
+/// Checks one header line before anything is written.
+///
+/// A CR or LF in a value would end the line early: `X: a\r\nSet-Cookie: b`
+/// writes a second header the application never meant, and a blank line
+/// would end the head and start a body of the attacker's making. NUL and
+/// the other control characters are refused too (RFC 9110, section 5.5).
+pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
+    if !is_token(name) {
+        return Err(ResponseError::BadHeaderName(name.to_string()));
+    }
+    if value.chars().any(|c| c != '\t' && c.is_control()) {
+        return Err(ResponseError::BadHeaderValue {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
+    }
+    if value.chars().any(|c| u32::from(c) > 0xff) {
+        return Err(ResponseError::NotLatin1 {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+// ANCHOR_END: check_header
+
+/// Appends `text` as latin-1 bytes: char U+00NN becomes byte NN. Callers
+/// have checked with [`check_header`] that every char fits in a byte.
+pub fn push_latin1(out: &mut Vec<u8>, text: &str) {
+    out.extend(text.chars().map(|c| u8::try_from(c).unwrap_or(b'?')));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("Content-Type") && is_token("x-a_b.c~1"));
+        for bad in ["", "Bad Name", "a:b", "a\r\nb", "caf\u{e9}", "(x)", "a/b"] {
+            assert!(!is_token(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        for value in [
+            "a\r\nSet-Cookie: evil=1",
+            "a\nb",
+            "a\rb",
+            "a\0b",
+            "a\x7fb",
+            "\r\n\r\n<html>",
+        ] {
+            assert!(
+                matches!(
+                    check_header("X", value),
+                    Err(ResponseError::BadHeaderValue { .. })
+                ),
+                "{value:?}"
+            );
+        }
+        assert!(check_header("X", "tab\tand caf\u{e9}").is_ok());
+        assert_eq!(
+            check_header("X", "\u{2603}"),
+            Err(ResponseError::NotLatin1 { name: "X".into() })
+        );
+    }
+
+    #[test]
+    fn latin1_encoding_is_one_byte_per_char() {
+        let mut out = Vec::new();
+        push_latin1(&mut out, "caf\u{e9}");
+        assert_eq!(out, b"caf\xe9");
+    }
+}

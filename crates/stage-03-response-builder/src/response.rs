@@ -1,0 +1,200 @@
+//! Turning a status, headers and a body into the bytes of a response.
+
+use crate::clock::{Clock, SystemClock};
+use crate::headers::{ResponseError, check_header, push_latin1};
+use crate::status::{Status, body_allowed};
+
+// ANCHOR: framing
+/// How the receiver finds the end of the body (RFC 9112, section 6.3).
+/// A response must say one of these; a client left guessing either hangs
+/// waiting for more or takes the next response for part of this body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length: n`, then exactly `n` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`, then chunks ending with the last chunk.
+    /// HTTP/1.1 only: an HTTP/1.0 client does not know the coding.
+    Chunked,
+    /// No length: the body ends when the server closes the connection.
+    /// The writer adds `Connection: close` so the client knows.
+    Close,
+    /// No body at all: 1xx, 204 and 304 responses.
+    NoBody,
+}
+// ANCHOR_END: framing
+
+/// A whole response, built up step by step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code and reason phrase.
+    pub status: Status,
+    /// Headers in the order they will be written.
+    pub headers: Vec<(String, String)>,
+    /// The body; its length becomes `Content-Length`.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// An empty response with the standard reason phrase for `code`.
+    pub fn new(code: u16) -> Response {
+        Response {
+            status: Status::new(code),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A plain-text response encoded as UTF-8.
+    pub fn text(code: u16, text: &str) -> Response {
+        Response::new(code)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(text.as_bytes().to_vec())
+    }
+
+    /// Adds a header after the ones already there.
+    pub fn header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: Vec<u8>) -> Response {
+        self.body = body;
+        self
+    }
+}
+
+/// Writes responses, stamping each with `Date` and `Server`.
+#[derive(Debug, Clone)]
+pub struct ResponseWriter<C: Clock = SystemClock> {
+    clock: C,
+    server: String,
+}
+
+impl ResponseWriter<SystemClock> {
+    /// A writer on the system clock; `server` goes in the `Server` header.
+    pub fn new(server: &str) -> Self {
+        ResponseWriter::with_clock(SystemClock, server)
+    }
+}
+
+impl<C: Clock> ResponseWriter<C> {
+    /// A writer whose `Date` comes from `clock`.
+    pub fn with_clock(clock: C, server: &str) -> Self {
+        ResponseWriter {
+            clock,
+            server: server.to_string(),
+        }
+    }
+
+    // ANCHOR: write_response
+    /// The bytes of a whole response to a request with `method`.
+    ///
+    /// The body's length becomes `Content-Length`. A HEAD response gets the
+    /// same headers as GET would, `Content-Length` included, but no body
+    /// (RFC 9110, section 9.3.2).
+    pub fn write(&self, response: &Response, method: &str) -> Result<Vec<u8>, ResponseError> {
+        let code = response.status.code;
+        let framing = if body_allowed(code) {
+            Framing::Length(response.body.len() as u64)
+        } else if response.body.is_empty() {
+            Framing::NoBody
+        } else {
+            return Err(ResponseError::BodyNotAllowed(code));
+        };
+        let mut bytes = self.head(&response.status, &response.headers, framing)?;
+        if method != "HEAD" {
+            bytes.extend_from_slice(&response.body);
+        }
+        Ok(bytes)
+    }
+    // ANCHOR_END: write_response
+
+    // ANCHOR: head
+    /// The bytes of a response head: status line, headers, empty line.
+    ///
+    /// Everything is checked before a byte is produced, so an invalid
+    /// header yields an error and no half-written response. `Date` and
+    /// `Server` are added unless `headers` has them; the framing header
+    /// comes last, from `framing`.
+    pub fn head(
+        &self,
+        status: &Status,
+        headers: &[(String, String)],
+        framing: Framing,
+    ) -> Result<Vec<u8>, ResponseError> {
+        status.validate()?;
+        for (name, value) in headers {
+            check_header(name, value)?;
+        }
+        check_framing_headers(headers, framing)?;
+
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(format!("HTTP/1.1 {} ", status.code).as_bytes());
+        push_latin1(&mut out, &status.reason);
+        out.extend_from_slice(b"\r\n");
+
+        let date = httpdate::fmt_http_date(self.clock.now());
+        let stamps = [("Date", date.as_str()), ("Server", self.server.as_str())];
+        for (name, value) in stamps {
+            if !has(headers, name) {
+                push_line(&mut out, name, value);
+            }
+        }
+        for (name, value) in headers {
+            push_line(&mut out, name, value);
+        }
+        match framing {
+            Framing::Length(n) if !has(headers, "Content-Length") => {
+                push_line(&mut out, "Content-Length", &n.to_string());
+            }
+            Framing::Chunked => push_line(&mut out, "Transfer-Encoding", "chunked"),
+            Framing::Close if !has(headers, "Connection") => {
+                push_line(&mut out, "Connection", "close")
+            }
+            _ => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+    // ANCHOR_END: head
+}
+
+/// The caller's own `Content-Length` or `Transfer-Encoding` must agree
+/// with the framing; two different answers to "where does the body end"
+/// are exactly what request smuggling feeds on.
+fn check_framing_headers(
+    headers: &[(String, String)],
+    framing: Framing,
+) -> Result<(), ResponseError> {
+    let conflict = |what: &str| Err(ResponseError::FramingConflict(what.to_string()));
+    if has(headers, "Transfer-Encoding") {
+        return conflict("Transfer-Encoding is set by the writer from the framing");
+    }
+    let lengths: Vec<&str> = values(headers, "Content-Length").collect();
+    match (framing, lengths.as_slice()) {
+        (_, []) => Ok(()),
+        (Framing::Length(n), [one]) if *one == n.to_string() => Ok(()),
+        // A 304 may repeat the length of the representation it stands for.
+        (Framing::NoBody, [_]) => Ok(()),
+        _ => conflict("Content-Length does not match the body"),
+    }
+}
+
+fn values<'a>(headers: &'a [(String, String)], name: &str) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn has(headers: &[(String, String)], name: &str) -> bool {
+    values(headers, name).next().is_some()
+}
+
+fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {
+    push_latin1(out, name);
+    out.extend_from_slice(b": ");
+    push_latin1(out, value);
+    out.extend_from_slice(b"\r\n");
+}
