@@ -24,6 +24,7 @@
 pub mod describe;
 pub mod error;
 pub mod limits;
+pub mod listen;
 pub mod parse;
 pub mod read;
 pub mod request;
@@ -31,6 +32,7 @@ pub mod request;
 pub use describe::describe;
 pub use error::ParseError;
 pub use limits::Limits;
+pub use listen::listen;
 pub use parse::{Parsed, parse_request};
 pub use read::{ReadError, read_request};
 pub use request::{Request, Version};

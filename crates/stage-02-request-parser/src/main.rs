@@ -3,14 +3,14 @@
 //! Or, with `--file PATH` (`-` for stdin), parse a saved request offline.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use stage_01::visible;
-use stage_02::{Limits, ReadError, describe, read_request};
+use stage_02::{Limits, ReadError, describe, listen, read_request};
 
 /// Parse HTTP requests and print what the parser understood.
 #[derive(Parser)]
@@ -77,20 +77,13 @@ fn parse_file(path: &PathBuf, raw: bool) -> ExitCode {
 }
 
 fn serve(cli: &Cli) -> ExitCode {
-    let listener = match TcpListener::bind(&cli.bind) {
+    let listener = match listen("stage-02", &cli.bind) {
         Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("stage-02: cannot listen on {}: {e}", cli.bind);
+        Err(message) => {
+            eprintln!("stage-02: {message}");
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener
-        .local_addr()
-        .map_or(cli.bind.clone(), |a| a.to_string());
-    eprintln!("stage-02: Listening on http://{addr}");
-    eprintln!(
-        "stage-02: try `cargo run -p stage-01 -- http://{addr}/hello?x=1` in another terminal"
-    );
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => handle(stream, cli.raw),

@@ -3,12 +3,12 @@
 //! connection.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use stage_02::{Limits, ReadError, describe, read_request};
+use stage_02::{Limits, ReadError, describe, listen, read_request};
 use stage_03::{Response, ResponseWriter, lingering_close};
 
 /// Answer every HTTP request with a description of what was received.
@@ -27,20 +27,13 @@ const LINGER: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let listener = match TcpListener::bind(&cli.bind) {
+    let listener = match listen("stage-03", &cli.bind) {
         Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("stage-03: cannot listen on {}: {e}", cli.bind);
+        Err(message) => {
+            eprintln!("stage-03: {message}");
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener
-        .local_addr()
-        .map_or(cli.bind.clone(), |a| a.to_string());
-    eprintln!("stage-03: Listening on http://{addr}");
-    eprintln!(
-        "stage-03: try `cargo run -p stage-01 -- http://{addr}/hello?x=1` in another terminal"
-    );
     let writer = ResponseWriter::new(concat!("stage-03/", env!("CARGO_PKG_VERSION")));
     for stream in listener.incoming() {
         match stream {
