@@ -22,9 +22,11 @@ impl fmt::Display for Version {
 
 /// The head of a request: request line and headers, validated.
 ///
-/// Every string here was decoded from bytes as latin-1 (ISO-8859-1), in
-/// which byte N is code point N: no byte is lost, and encoding back to
-/// latin-1 gives the original bytes (PEP 3333 relies on this).
+/// Header values were decoded from bytes as latin-1 (ISO-8859-1), in which
+/// byte N is code point N: no byte is lost, and encoding back to latin-1
+/// gives the original bytes (PEP 3333 relies on this). The method and
+/// target are the text httparse accepted: visible ASCII, or UTF-8 in the
+/// target; any other byte there is refused as malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method, such as `GET`; case-sensitive (RFC 9110, section 9.1).

@@ -39,3 +39,10 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A shared clock is a clock, so a server can choose one at run time.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+}

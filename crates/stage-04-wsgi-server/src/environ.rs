@@ -1,0 +1,205 @@
+//! From a parsed request to the `environ` dictionary of PEP 3333.
+//!
+//! Two halves: [`cgi_variables`] computes every string entry in plain
+//! Rust (so it can be tested without Python), and [`build_environ`] puts
+//! them in a dict together with the `wsgi.*` objects.
+
+use std::net::SocketAddr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use stage_02::Request;
+use stage_02::parse::latin1;
+
+use crate::input::Input;
+
+/// Where a request came in and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The server's own address on this connection.
+    pub local: SocketAddr,
+    /// The client's address.
+    pub peer: SocketAddr,
+}
+
+// ANCHOR: cgi_variables
+/// The CGI-style string entries of `environ`, in a stable order.
+///
+/// Every value is a native `str` whose characters are the request's bytes
+/// decoded as latin-1, as PEP 3333 requires: an application recovers the
+/// bytes with `.encode("latin-1")` and decodes them as it knows best.
+pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(String, String)> {
+    let mut vars = vec![
+        ("REQUEST_METHOD".to_string(), request.method.clone()),
+        // The app is mounted at the root: everything is PATH_INFO.
+        ("SCRIPT_NAME".to_string(), String::new()),
+        (
+            "PATH_INFO".to_string(),
+            latin1(&percent_decode(origin_path(&request.path))),
+        ),
+        // The query string stays percent-encoded; parsing it is the app's job.
+        ("QUERY_STRING".to_string(), latin1(request.query.as_bytes())),
+        ("SERVER_NAME".to_string(), conn.local.ip().to_string()),
+        ("SERVER_PORT".to_string(), conn.local.port().to_string()),
+        ("SERVER_PROTOCOL".to_string(), request.version.to_string()),
+        ("REMOTE_ADDR".to_string(), conn.peer.ip().to_string()),
+        ("REMOTE_PORT".to_string(), conn.peer.port().to_string()),
+    ];
+    // CGI gives these two their own names, without the HTTP_ prefix, and
+    // never also as HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH.
+    if let Some(content_type) = joined(request, "content-type") {
+        vars.push(("CONTENT_TYPE".to_string(), content_type));
+    }
+    if let Some(length) = request.content_length {
+        vars.push(("CONTENT_LENGTH".to_string(), length.to_string()));
+    }
+    for (name, _) in &request.headers {
+        let Some(key) = http_key(name) else { continue };
+        if vars.iter().all(|(k, _)| *k != key) {
+            let value = joined(request, name).unwrap_or_default();
+            vars.push((key, value));
+        }
+    }
+    vars
+}
+
+/// `X-Forwarded-For` becomes `HTTP_X_FORWARDED_FOR`. Names that contain
+/// `_` are dropped: `X_Forwarded_For` would map to the same key, and a
+/// client could use it to overwrite a header set by a proxy in front
+/// (nginx and gunicorn drop them too). Content-Type and Content-Length
+/// have their own keys.
+fn http_key(name: &str) -> Option<String> {
+    if name.contains('_')
+        || name.eq_ignore_ascii_case("content-type")
+        || name.eq_ignore_ascii_case("content-length")
+    {
+        return None;
+    }
+    Some(format!(
+        "HTTP_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    ))
+}
+
+/// All values of a header joined into one, as CGI has one key per name:
+/// with `, ` as HTTP defines for lists (RFC 9110, section 5.3), except
+/// `Cookie`, whose pairs are separated by `; ` (RFC 6265, section 5.4).
+fn joined(request: &Request, name: &str) -> Option<String> {
+    let values: Vec<&str> = request.header_values(name).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let separator = if name.eq_ignore_ascii_case("cookie") {
+        "; "
+    } else {
+        ", "
+    };
+    Some(values.join(separator))
+}
+// ANCHOR_END: cgi_variables
+
+/// The path of an absolute-form target (`GET http://host/path HTTP/1.1`,
+/// which proxies send and servers must accept, RFC 9112 section 3.2.2).
+fn origin_path(path: &str) -> &str {
+    let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
+    let Some(scheme_len) = ["http://", "https://"]
+        .iter()
+        .find(|s| lower.starts_with(**s))
+        .map(|s| s.len())
+    else {
+        return path;
+    };
+    let after_scheme = &path[scheme_len..];
+    after_scheme
+        .find('/')
+        .map_or("/", |slash| &after_scheme[slash..])
+}
+
+// ANCHOR: percent_decode
+/// Decodes `%XX` escapes into bytes. A `%` not followed by two hex digits
+/// is kept as it is, as most servers do, rather than refusing the request.
+pub fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = bytes.get(i + 1..i + 3).and_then(|hex| {
+            let hex = std::str::from_utf8(hex).ok()?;
+            u8::from_str_radix(hex, 16)
+                .ok()
+                .filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        });
+        match (bytes[i], escape) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+// ANCHOR_END: percent_decode
+
+// ANCHOR: build_environ
+/// The `environ` dict for one request: the CGI variables, then the
+/// `wsgi.*` entries PEP 3333 requires.
+pub fn build_environ<'py>(
+    py: Python<'py>,
+    request: &Request,
+    body: Vec<u8>,
+    conn: &ConnectionInfo,
+) -> PyResult<Bound<'py, PyDict>> {
+    let environ = PyDict::new(py);
+    for (key, value) in cgi_variables(request, conn) {
+        environ.set_item(key, value)?;
+    }
+    environ.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
+    environ.set_item("wsgi.url_scheme", "http")?;
+    environ.set_item("wsgi.input", Bound::new(py, Input::new(body))?)?;
+    // The body is complete and ends at CONTENT_LENGTH: reading to EOF is safe.
+    environ.set_item("wsgi.input_terminated", true)?;
+    environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
+    // One request at a time, in one process, and the process lives on.
+    environ.set_item("wsgi.multithread", false)?;
+    environ.set_item("wsgi.multiprocess", false)?;
+    environ.set_item("wsgi.run_once", false)?;
+    Ok(environ)
+}
+// ANCHOR_END: build_environ
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode("/caf%C3%A9"), "/café".as_bytes());
+        assert_eq!(percent_decode("/a%2Fb"), b"/a/b");
+        assert_eq!(percent_decode("/100%"), b"/100%");
+        assert_eq!(percent_decode("/%zz%4"), b"/%zz%4");
+        assert_eq!(percent_decode("/%e9"), b"/\xe9");
+        assert_eq!(percent_decode("/%+1"), b"/%+1");
+    }
+
+    #[test]
+    fn absolute_form_targets_keep_only_the_path() {
+        assert_eq!(origin_path("http://example.com/a/b"), "/a/b");
+        assert_eq!(origin_path("HTTP://example.com"), "/");
+        assert_eq!(origin_path("/plain"), "/plain");
+        assert_eq!(origin_path("*"), "*");
+    }
+
+    #[test]
+    fn header_keys() {
+        assert_eq!(
+            http_key("X-Forwarded-For").as_deref(),
+            Some("HTTP_X_FORWARDED_FOR")
+        );
+        assert_eq!(http_key("X_Forwarded_For"), None);
+        assert_eq!(http_key("content-type"), None);
+    }
+}

@@ -1,0 +1,448 @@
+//! `start_response`, `write()`, and sending what the application returns.
+//!
+//! The rule that shapes this module (PEP 3333, "Buffering and Streaming"):
+//! `start_response` only *records* the status and headers. They go on the
+//! wire with the first non-empty piece of body, the first `write()`, or at
+//! the end of an empty body. Until then the application may change its
+//! mind: if it fails, it calls `start_response` again with `exc_info` and
+//! an error page, and the client never sees the first status. Once the
+//! head is out, nothing can be taken back; an error then can only abort
+//! the connection.
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyConnectionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use stage_02::parse::parse_decimal;
+use stage_03::headers::check_header;
+use stage_03::{Clock, Framing, Response, ResponseWriter, Status, body_allowed};
+
+use crate::python::traceback_text;
+
+/// The response writer a server stage shares with its responders.
+pub type Writer = ResponseWriter<Arc<dyn Clock + Send + Sync>>;
+
+/// What the application asked for in `start_response`.
+#[derive(Debug, Clone)]
+struct Started {
+    status: Status,
+    headers: Vec<(String, String)>,
+    content_length: Option<u64>,
+}
+
+/// How one request went, for the access log and the connection's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The status that went out (500 if the app failed before its head).
+    pub status: u16,
+    /// Body bytes written.
+    pub body_bytes: u64,
+    /// The app's exception, with its traceback, if it raised one.
+    pub error: Option<String>,
+    /// The head was out when things went wrong: the connection must be
+    /// aborted so that the client cannot take a cut body for a whole one.
+    pub abort: bool,
+    /// The client went away before the response was written.
+    pub client_gone: bool,
+}
+
+// ANCHOR: responder
+/// The object behind `start_response` and `write` for one request.
+#[pyclass(module = "stage04")]
+pub struct Responder {
+    /// Where the response goes; `None` once the request is over, so that
+    /// an app that keeps `write` around cannot write to a later request.
+    stream: Option<TcpStream>,
+    writer: Writer,
+    head_request: bool,
+    started: Option<Started>,
+    /// Set once the status line and headers are on the wire.
+    framing: Option<Framing>,
+    /// The body length, when known before any byte is sent.
+    known_length: Option<u64>,
+    body_bytes: u64,
+    client_gone: bool,
+}
+// ANCHOR_END: responder
+
+impl Responder {
+    /// A responder writing to `stream` for a request with `method`.
+    pub fn new(stream: TcpStream, writer: Writer, method: &str) -> Responder {
+        Responder {
+            stream: Some(stream),
+            writer,
+            head_request: method == "HEAD",
+            started: None,
+            framing: None,
+            known_length: None,
+            body_bytes: 0,
+            client_gone: false,
+        }
+    }
+
+    /// Ends the responder's use of the connection.
+    pub fn release(&mut self) {
+        self.stream = None;
+    }
+
+    fn headers_sent(&self) -> bool {
+        self.framing.is_some()
+    }
+
+    /// Writes bytes with the GIL released, so that a slow client does not
+    /// stop other Python threads while the kernel takes the data.
+    fn send(&mut self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
+        let Some(stream) = &self.stream else {
+            return Err(PyRuntimeError::new_err(
+                "this request is over; its write() can no longer be used",
+            ));
+        };
+        let result = py.detach(|| (&*stream).write_all(bytes));
+        result.map_err(|e| {
+            self.client_gone = true;
+            PyConnectionError::new_err(format!("the client went away: {e}"))
+        })
+    }
+
+    // ANCHOR: send_head
+    /// Puts the status line and headers on the wire, choosing the framing.
+    fn send_head(&mut self, py: Python<'_>) -> PyResult<()> {
+        let Some(started) = &self.started else {
+            return Err(PyRuntimeError::new_err(
+                "the application sent body before calling start_response()",
+            ));
+        };
+        let mut headers = started.headers.clone();
+        let framing = if !body_allowed(started.status.code) {
+            Framing::NoBody
+        } else if let Some(length) = started.content_length {
+            Framing::Length(length)
+        } else if let Some(length) = self.known_length {
+            headers.push(("Content-Length".into(), length.to_string()));
+            Framing::Length(length)
+        } else {
+            // No length: the end of the body is the end of the connection.
+            Framing::Close
+        };
+        // One request per connection at this stage; chapter 5 changes this.
+        headers.push(("Connection".into(), "close".into()));
+        let head = self
+            .writer
+            .head(&started.status, &headers, framing)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        self.send(py, &head)?;
+        self.framing = Some(framing);
+        Ok(())
+    }
+    // ANCHOR_END: send_head
+
+    // ANCHOR: send_body
+    /// Sends one piece of body, sending the head first if it is not out.
+    fn send_body(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        if !self.headers_sent() {
+            self.send_head(py)?;
+        }
+        let code = self.started.as_ref().map_or(200, |s| s.status.code);
+        if data.is_empty() || self.head_request || !body_allowed(code) {
+            return Ok(());
+        }
+        // Never more than the app's own Content-Length: extra bytes would
+        // be read by the client as the start of another response.
+        let room = match self.framing {
+            Some(Framing::Length(length)) => length.saturating_sub(self.body_bytes),
+            _ => u64::MAX,
+        };
+        let take = usize::try_from(room).unwrap_or(usize::MAX).min(data.len());
+        self.send(py, &data[..take])?;
+        self.body_bytes += take as u64;
+        if take < data.len() {
+            return Err(PyRuntimeError::new_err(format!(
+                "the application sent more than its Content-Length of {} bytes",
+                self.body_bytes
+            )));
+        }
+        Ok(())
+    }
+    // ANCHOR_END: send_body
+
+    /// The body is complete: an empty body still needs its head sent, and
+    /// a body shorter than its Content-Length is an error.
+    fn finish_body(&mut self, py: Python<'_>) -> PyResult<()> {
+        if !self.headers_sent() {
+            self.send_head(py)?;
+        }
+        match self.framing {
+            Some(Framing::Length(length)) if !self.head_request && self.body_bytes < length => {
+                Err(PyRuntimeError::new_err(format!(
+                    "the application sent {} bytes but its Content-Length said {length}",
+                    self.body_bytes
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[pymethods]
+impl Responder {
+    // ANCHOR: start_response
+    /// `start_response(status, headers, exc_info=None)`, PEP 3333.
+    #[pyo3(signature = (status, headers, exc_info = None))]
+    fn start_response<'py>(
+        slf: &Bound<'py, Self>,
+        status: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let exc_info = exc_info.filter(|info| !info.is_none());
+        {
+            let this = slf.borrow();
+            match exc_info {
+                // Too late to change the response: re-raise the app's error
+                // so that it propagates, and the connection is aborted.
+                Some(info) if this.headers_sent() => {
+                    return Err(PyErr::from_value(info.get_item(1)?));
+                }
+                Some(_) => {}
+                None if this.started.is_some() => {
+                    return Err(PyRuntimeError::new_err(
+                        "start_response() called a second time without exc_info",
+                    ));
+                }
+                None => {}
+            }
+        }
+        let started = check_start(status, headers)?;
+        slf.borrow_mut().started = Some(started);
+        slf.getattr("write")
+    }
+    // ANCHOR_END: start_response
+
+    /// `write(data)`: the legacy imperative API; the data goes out at once.
+    fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!("write() takes bytes, not {}", type_name(data)))
+        })?;
+        if self.started.is_none() {
+            return Err(PyRuntimeError::new_err(
+                "write() called before start_response()",
+            ));
+        }
+        // The first write() sends the head even when `data` is empty.
+        if !self.headers_sent() {
+            self.send_head(py)?;
+        }
+        self.send_body(py, data.as_bytes())
+    }
+}
+
+/// Hop-by-hop headers describe one connection, which is the server's
+/// business; an application may not set them (PEP 3333).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+// ANCHOR: check_start
+/// Checks what the app passed to `start_response`, before anything is
+/// recorded: a bad status or header is the app's bug, raised back to it.
+fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Started> {
+    let status = status
+        .cast::<PyString>()
+        .map_err(|_| {
+            PyTypeError::new_err(format!("status must be a str, not {}", type_name(status)))
+        })?
+        .to_cow()?;
+    if status.as_bytes().get(3) != Some(&b' ') {
+        return Err(PyValueError::new_err(format!(
+            "status {status:?} must look like \"200 OK\""
+        )));
+    }
+    let status = Status::parse(&status).map_err(|e| PyValueError::new_err(e.to_string()))?;
+
+    let list = headers.cast::<PyList>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "headers must be a list of (name, value) tuples, not {}",
+            type_name(headers)
+        ))
+    })?;
+    let mut checked = Vec::with_capacity(list.len());
+    let mut content_length = None;
+    for item in list.iter() {
+        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
+        let pair = pair.and_then(|t| {
+            Some((
+                t.get_item(0).ok()?.extract::<String>().ok()?,
+                t.get_item(1).ok()?.extract::<String>().ok()?,
+            ))
+        });
+        let Some((name, value)) = pair else {
+            return Err(PyTypeError::new_err(format!(
+                "each header must be a (str, str) tuple, not {}",
+                item.repr()?
+            )));
+        };
+        check_header(&name, &value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let lower = name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "hop-by-hop header {name:?} is the server's to set, not the application's"
+            )));
+        }
+        if lower == "content-length" {
+            let length = parse_decimal(value.trim()).ok_or_else(|| {
+                PyValueError::new_err(format!("Content-Length {value:?} is not a number"))
+            })?;
+            if content_length.is_some_and(|seen| seen != length) {
+                return Err(PyValueError::new_err(
+                    "two different Content-Length headers",
+                ));
+            }
+            content_length = Some(length);
+        }
+        checked.push((name, value));
+    }
+    Ok(Started {
+        status,
+        headers: checked,
+        content_length,
+    })
+}
+// ANCHOR_END: check_start
+
+fn type_name(object: &Bound<'_, PyAny>) -> String {
+    object
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+// ANCHOR: run_app
+/// Calls the application and sends its response; never fails, never
+/// panics: whatever happens is in the [`Outcome`].
+pub fn run_app(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    responder: &Bound<'_, Responder>,
+) -> Outcome {
+    let result = responder
+        .getattr("start_response")
+        .and_then(|start_response| app.call1((environ, start_response)));
+    let error = match result {
+        Err(error) => Some(error),
+        Ok(body) => {
+            let sent = send_result(py, &body, responder);
+            // close() is called whatever happened, exactly once: it is how
+            // the app releases what it holds (files, database cursors).
+            let closed = call_close(&body);
+            sent.and(closed).err()
+        }
+    };
+    conclude(py, responder, error)
+}
+// ANCHOR_END: run_app
+
+// ANCHOR: send_result
+/// Iterates the app's result and sends each piece as it comes.
+fn send_result(
+    py: Python<'_>,
+    body: &Bound<'_, PyAny>,
+    responder: &Bound<'_, Responder>,
+) -> PyResult<()> {
+    // A one-item list's length is known before a byte is sent, so it can
+    // go out with a Content-Length (PEP 3333 suggests exactly this).
+    if let Ok(list) = body.cast::<PyList>() {
+        if let (1, Ok(only)) = (list.len(), list.get_item(0)) {
+            if let Ok(bytes) = only.cast::<PyBytes>() {
+                responder.try_borrow_mut()?.known_length = Some(bytes.as_bytes().len() as u64);
+            }
+        }
+    }
+    for piece in body.try_iter()? {
+        let piece = piece?;
+        let bytes = piece.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "the application's body must yield bytes, not {}",
+                type_name(&piece)
+            ))
+        })?;
+        // Borrowed only while sending: the app's next() may call
+        // start_response or write, which need the responder too.
+        responder
+            .try_borrow_mut()?
+            .send_body(py, bytes.as_bytes())?;
+    }
+    responder.try_borrow_mut()?.finish_body(py)
+}
+// ANCHOR_END: send_result
+
+fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
+    if body.hasattr("close")? {
+        body.call_method0("close")?;
+    }
+    Ok(())
+}
+
+// ANCHOR: conclude
+/// Turns the end of a request into an [`Outcome`]: an error before the
+/// head went out becomes a 500; after, the connection is aborted.
+fn conclude(py: Python<'_>, responder: &Bound<'_, Responder>, error: Option<PyErr>) -> Outcome {
+    let Ok(mut this) = responder.try_borrow_mut() else {
+        // Only possible if the app kept the responder busy; treat as fatal.
+        return Outcome {
+            status: 500,
+            body_bytes: 0,
+            error: Some("responder busy".into()),
+            abort: true,
+            client_gone: false,
+        };
+    };
+    let status = this.started.as_ref().map_or(500, |s| s.status.code);
+    let mut outcome = Outcome {
+        status,
+        body_bytes: this.body_bytes,
+        error: None,
+        abort: false,
+        client_gone: this.client_gone,
+    };
+    let Some(error) = error else { return outcome };
+    if this.client_gone {
+        return outcome;
+    }
+    outcome.error = Some(traceback_text(py, &error));
+    if this.headers_sent() {
+        outcome.abort = true;
+        return outcome;
+    }
+    let page = Response::text(500, "Internal Server Error\n").header("Connection", "close");
+    outcome.status = 500;
+    outcome.body_bytes = 0;
+    let method = if this.head_request { "HEAD" } else { "GET" };
+    if let Ok(bytes) = this.writer.write(&page, method) {
+        if this.send(py, &bytes).is_ok() && !this.head_request {
+            outcome.body_bytes = page.body.len() as u64;
+        }
+    }
+    this.framing = Some(Framing::Length(page.body.len() as u64));
+    outcome
+}
+// ANCHOR_END: conclude
+
+/// Prepares a connection to be aborted: with a zero linger time, closing
+/// the socket sends a reset (RST) instead of a normal end (FIN), so the
+/// client sees an error, never a cut response that looks complete.
+pub fn abort_on_close(stream: &TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))
+}

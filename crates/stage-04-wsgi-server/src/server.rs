@@ -1,0 +1,214 @@
+//! The server loop: accept, read, call the app, answer, close. One
+//! connection at a time, one request per connection.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use pyo3::prelude::*;
+use stage_02::{Limits, ReadError, Request, read_request};
+use stage_03::{Clock, Response, ResponseWriter, lingering_close};
+
+use crate::environ::{ConnectionInfo, build_environ};
+use crate::log::AccessEntry;
+use crate::python::traceback_text;
+use crate::respond::{Outcome, Responder, Writer, abort_on_close, run_app};
+
+/// How the server treats its clients.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Size limits on requests.
+    pub limits: Limits,
+    /// How long a client may take to send its request.
+    pub read_timeout: Duration,
+    /// How long to wait for a client to close after the response.
+    pub linger: Duration,
+    /// The `Server` header.
+    pub server_name: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            read_timeout: Duration::from_secs(10),
+            linger: Duration::from_secs(2),
+            server_name: concat!("stage-04/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// A WSGI server bound to a socket, serving one application.
+pub struct Server {
+    listener: TcpListener,
+    app: Py<PyAny>,
+    writer: Writer,
+    config: ServerConfig,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Server {
+    /// A server for `app` on `listener`, stamping `Date` from `clock`.
+    pub fn new(
+        listener: TcpListener,
+        app: Py<PyAny>,
+        clock: Arc<dyn Clock + Send + Sync>,
+        config: ServerConfig,
+    ) -> Server {
+        let writer = ResponseWriter::with_clock(clock, &config.server_name);
+        Server {
+            listener,
+            app,
+            writer,
+            config,
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The flag that stops the loop after the request in flight. Set it,
+    /// then connect to the server once to wake a blocked `accept`.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopping)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    // ANCHOR: serve
+    /// Accepts and serves connections, one at a time, until the stop flag
+    /// is set; `log` receives one access-log entry per request.
+    pub fn serve(&self, mut log: impl FnMut(&AccessEntry)) {
+        for stream in self.listener.incoming() {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            match stream {
+                Ok(stream) => {
+                    if let Some(entry) = self.serve_connection(stream) {
+                        log(&entry);
+                    }
+                }
+                Err(e) => eprintln!("stage-04: accept failed: {e}"),
+            }
+        }
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: serve_connection
+    /// Serves the one request of a connection, then closes it.
+    pub fn serve_connection(&self, stream: TcpStream) -> Option<AccessEntry> {
+        let conn = ConnectionInfo {
+            local: stream.local_addr().ok()?,
+            peer: stream.peer_addr().ok()?,
+        };
+        stream
+            .set_read_timeout(Some(self.config.read_timeout))
+            .ok()?;
+
+        // Reading happens without the GIL: it is not Python's business.
+        let read = read_request(&mut &stream, &mut Vec::new(), &self.config.limits);
+        let (outcome, request) = match read {
+            Ok(Some((request, body))) => {
+                (self.call_app(&stream, &request, body, &conn), Some(request))
+            }
+            // Nothing sent, or the client vanished: no one to answer.
+            Ok(None) | Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => return None,
+            Err(ReadError::TimedOut) => (
+                self.refuse(&stream, 408, "timed out waiting for the request\n"),
+                None,
+            ),
+            Err(ReadError::Parse(e)) => {
+                (self.refuse(&stream, e.status().0, &format!("{e}\n")), None)
+            }
+        };
+        if let Some(traceback) = &outcome.error {
+            eprint!("stage-04: the application raised an exception:\n{traceback}");
+        }
+        if outcome.abort {
+            let _ = abort_on_close(&stream);
+        } else {
+            lingering_close(&stream, self.config.linger);
+        }
+        Some(access_entry(&conn, request.as_ref(), &outcome))
+    }
+    // ANCHOR_END: serve_connection
+
+    /// Builds environ, calls the app, sends its response.
+    fn call_app(
+        &self,
+        stream: &TcpStream,
+        request: &Request,
+        body: Vec<u8>,
+        conn: &ConnectionInfo,
+    ) -> Outcome {
+        let Ok(response_stream) = stream.try_clone() else {
+            return self.refuse(stream, 503, "the server is out of file descriptors\n");
+        };
+        Python::attach(|py| {
+            let responder = Responder::new(response_stream, self.writer.clone(), &request.method);
+            let prepared = build_environ(py, request, body, conn)
+                .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
+            match prepared {
+                Ok((environ, responder)) => {
+                    let outcome = run_app(py, self.app.bind(py), environ, &responder);
+                    if let Ok(mut responder) = responder.try_borrow_mut() {
+                        responder.release();
+                    }
+                    outcome
+                }
+                Err(error) => {
+                    let mut outcome = self.refuse(stream, 500, "Internal Server Error\n");
+                    outcome.error = Some(traceback_text(py, &error));
+                    outcome
+                }
+            }
+        })
+    }
+
+    /// Answers a request that never reached the app.
+    fn refuse(&self, stream: &TcpStream, code: u16, message: &str) -> Outcome {
+        let response = Response::text(code, message).header("Connection", "close");
+        let sent = self.writer.write(&response, "GET").map(|bytes| {
+            use std::io::Write;
+            (&*stream).write_all(&bytes).is_ok()
+        });
+        Outcome {
+            status: code,
+            body_bytes: response.body.len() as u64,
+            error: None,
+            abort: false,
+            client_gone: !matches!(sent, Ok(true)),
+        }
+    }
+}
+
+fn access_entry(
+    conn: &ConnectionInfo,
+    request: Option<&Request>,
+    outcome: &Outcome,
+) -> AccessEntry {
+    let header = |name: &str| {
+        request
+            .and_then(|r| r.header(name))
+            .unwrap_or("-")
+            .to_string()
+    };
+    AccessEntry {
+        remote: conn.peer.ip().to_string(),
+        request_line: request.map_or("-".into(), |r| {
+            format!("{} {} {}", r.method, r.target, r.version)
+        }),
+        status: outcome.status,
+        body_bytes: outcome.body_bytes,
+        referer: header("Referer"),
+        user_agent: header("User-Agent"),
+    }
+}
+
+/// Prints an access-log line for `entry` to stderr, stamped now.
+pub fn log_to_stderr(entry: &AccessEntry) {
+    eprintln!("{}", entry.line(SystemTime::now()));
+}
