@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 // ANCHOR: prepare
 /// Puts the current directory, `extra` paths and the active virtualenv's
@@ -53,12 +54,13 @@ fn venv_site_packages(py: Python<'_>, venv: &Path) -> PyResult<Vec<PathBuf>> {
 /// Formats a Python exception with its traceback, as Python would print it.
 pub fn traceback_text(py: Python<'_>, error: &PyErr) -> String {
     let formatted = py.import("traceback").and_then(|tb| {
-        let lines = tb.call_method1("format_exception", (error.value(py),))?;
-        let text: String = PyModule::import(py, "builtins")?
-            .getattr("str")?
-            .call_method1("join", ("", lines))?
-            .extract()?;
-        Ok::<_, PyErr>(text)
+        let lines = tb.call_method1(
+            "format_exception",
+            (error.get_type(py), error.value(py), error.traceback(py)),
+        )?;
+        PyString::new(py, "")
+            .call_method1("join", (lines,))?
+            .extract::<String>()
     });
     formatted.unwrap_or_else(|_| format!("{error}\n"))
 }

@@ -79,16 +79,17 @@ impl Server {
 
     // ANCHOR: serve
     /// Accepts and serves connections, one at a time, until the stop flag
-    /// is set; `log` receives one access-log entry per request.
-    pub fn serve(&self, mut log: impl FnMut(&AccessEntry)) {
+    /// is set; `log` receives the access-log entry and the outcome of each
+    /// request.
+    pub fn serve(&self, mut log: impl FnMut(&AccessEntry, &Outcome)) {
         for stream in self.listener.incoming() {
             if self.stopping.load(Ordering::SeqCst) {
                 break;
             }
             match stream {
                 Ok(stream) => {
-                    if let Some(entry) = self.serve_connection(stream) {
-                        log(&entry);
+                    if let Some((entry, outcome)) = self.serve_connection(stream) {
+                        log(&entry, &outcome);
                     }
                 }
                 Err(e) => eprintln!("stage-04: accept failed: {e}"),
@@ -99,7 +100,7 @@ impl Server {
 
     // ANCHOR: serve_connection
     /// Serves the one request of a connection, then closes it.
-    pub fn serve_connection(&self, stream: TcpStream) -> Option<AccessEntry> {
+    pub fn serve_connection(&self, stream: TcpStream) -> Option<(AccessEntry, Outcome)> {
         let conn = ConnectionInfo {
             local: stream.local_addr().ok()?,
             peer: stream.peer_addr().ok()?,
@@ -132,7 +133,7 @@ impl Server {
         } else {
             lingering_close(&stream, self.config.linger);
         }
-        Some(access_entry(&conn, request.as_ref(), &outcome))
+        Some((access_entry(&conn, request.as_ref(), &outcome), outcome))
     }
     // ANCHOR_END: serve_connection
 
@@ -209,6 +210,6 @@ fn access_entry(
 }
 
 /// Prints an access-log line for `entry` to stderr, stamped now.
-pub fn log_to_stderr(entry: &AccessEntry) {
+pub fn log_to_stderr(entry: &AccessEntry, _outcome: &Outcome) {
     eprintln!("{}", entry.line(SystemTime::now()));
 }
