@@ -31,9 +31,30 @@ impl ServerProcess {
     /// Starts `binary` with `--bind 127.0.0.1:0` and `args`, and waits for
     /// the `Listening on http://HOST:PORT` line on its stderr.
     pub fn start(binary: &str, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command.args(args);
+        ServerProcess::start_command(command)
+    }
+
+    /// Like [`ServerProcess::start`], for a command the caller has set up
+    /// (working directory, environment, arguments); `--bind 127.0.0.1:0`
+    /// is added in front of its arguments.
+    pub fn start_command(command: Command) -> ServerProcess {
+        let mut with_bind = Command::new(command.get_program());
+        with_bind
             .args(["--bind", "127.0.0.1:0"])
-            .args(args)
+            .args(command.get_args());
+        if let Some(dir) = command.get_current_dir() {
+            with_bind.current_dir(dir);
+        }
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => with_bind.env(key, value),
+                None => with_bind.env_remove(key),
+            };
+        }
+        let binary = command.get_program().to_string_lossy().into_owned();
+        let mut child = with_bind
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -46,6 +67,8 @@ impl ServerProcess {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
+                thread::sleep(Duration::from_millis(100));
                 let said = stderr.lock().unwrap().clone();
                 panic!("{binary} did not say `Listening on http://...` in time; stderr:\n{said}");
             }
@@ -55,6 +78,28 @@ impl ServerProcess {
             addr,
             stdout,
             stderr,
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit (at most
+    /// [`TIMEOUT`]); returns its exit code, `None` if a signal killed it.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "could not send SIGTERM to {pid}"
+        );
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "the server did not exit after SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(20));
         }
     }
 

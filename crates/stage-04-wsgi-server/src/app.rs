@@ -84,7 +84,7 @@ impl fmt::Display for LoadError {
                  Run from the directory that holds it, add --pythonpath DIR, or activate the virtualenv that has it.",
                 searched.join("\n  ")
             ),
-            LoadError::NoFile(path) => write!(f, "cannot load {}: no such file", path.display()),
+            LoadError::NoFile(path) => write!(f, "there is no file {}", path.display()),
             LoadError::ImportFailed { what, traceback } => {
                 write!(f, "importing {what} raised an exception:\n{traceback}")
             }
@@ -96,7 +96,7 @@ impl fmt::Display for LoadError {
             }
             LoadError::NotCallable { what, type_name } => write!(
                 f,
-                "{what} is a {type_name}, not a callable; a WSGI application is called as application(environ, start_response)"
+                "{what} is an object of type {type_name}, not a callable; a WSGI application is called as application(environ, start_response)"
             ),
         }
     }
