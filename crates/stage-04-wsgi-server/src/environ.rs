@@ -6,8 +6,10 @@
 
 use std::net::SocketAddr;
 
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule, PyTuple};
 use stage_02::Request;
 use stage_02::parse::latin1;
 
@@ -162,7 +164,10 @@ pub fn build_environ<'py>(
     environ.set_item("wsgi.input", Bound::new(py, Input::new(body))?)?;
     // The body is complete and ends at CONTENT_LENGTH: reading to EOF is safe.
     environ.set_item("wsgi.input_terminated", true)?;
-    environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
+    environ.set_item(
+        "wsgi.errors",
+        sys_module(py)?.getattr(intern!(py, "stderr"))?,
+    )?;
     // One request at a time, in one process, and the process lives on.
     environ.set_item("wsgi.multithread", false)?;
     environ.set_item("wsgi.multiprocess", false)?;
@@ -170,6 +175,15 @@ pub fn build_environ<'py>(
     Ok(environ)
 }
 // ANCHOR_END: build_environ
+
+/// The `sys` module, imported once: `import` is not free, and this runs
+/// for every request. (`sys.stderr` itself is looked up each time, as an
+/// app may replace it.)
+fn sys_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    SYS.get_or_try_init(py, || py.import("sys").map(Bound::unbind))
+        .map(|sys| sys.bind(py))
+}
 
 #[cfg(test)]
 mod tests {

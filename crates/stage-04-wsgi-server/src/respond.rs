@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyConnectionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use stage_02::parse::parse_decimal;
@@ -54,9 +55,10 @@ pub struct Outcome {
 /// The object behind `start_response` and `write` for one request.
 #[pyclass(module = "stage04")]
 pub struct Responder {
-    /// Where the response goes; `None` once the request is over, so that
-    /// an app that keeps `write` around cannot write to a later request.
-    stream: Option<TcpStream>,
+    /// Where the response goes (the client's socket); `None` once the
+    /// request is over, so that an app that keeps `write` around cannot
+    /// write into a later request.
+    out: Option<Box<dyn Write + Send + Sync>>,
     writer: Writer,
     head_request: bool,
     started: Option<Started>,
@@ -70,10 +72,10 @@ pub struct Responder {
 // ANCHOR_END: responder
 
 impl Responder {
-    /// A responder writing to `stream` for a request with `method`.
-    pub fn new(stream: TcpStream, writer: Writer, method: &str) -> Responder {
+    /// A responder writing to `out` for a request with `method`.
+    pub fn new(out: Box<dyn Write + Send + Sync>, writer: Writer, method: &str) -> Responder {
         Responder {
-            stream: Some(stream),
+            out: Some(out),
             writer,
             head_request: method == "HEAD",
             started: None,
@@ -86,7 +88,7 @@ impl Responder {
 
     /// Ends the responder's use of the connection.
     pub fn release(&mut self) {
-        self.stream = None;
+        self.out = None;
     }
 
     fn headers_sent(&self) -> bool {
@@ -96,12 +98,12 @@ impl Responder {
     /// Writes bytes with the GIL released, so that a slow client does not
     /// stop other Python threads while the kernel takes the data.
     fn send(&mut self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
-        let Some(stream) = &self.stream else {
+        let Some(out) = &mut self.out else {
             return Err(PyRuntimeError::new_err(
                 "this request is over; its write() can no longer be used",
             ));
         };
-        let result = py.detach(|| (&*stream).write_all(bytes));
+        let result = py.detach(|| out.write_all(bytes));
         result.map_err(|e| {
             self.client_gone = true;
             PyConnectionError::new_err(format!("the client went away: {e}"))
@@ -389,8 +391,10 @@ fn send_result(
 // ANCHOR_END: send_result
 
 fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
-    if body.hasattr("close")? {
-        body.call_method0("close")?;
+    // getattr_opt asks "is there a close?" without raising and catching an
+    // AttributeError for the common case of a plain list.
+    if let Some(close) = body.getattr_opt(intern!(body.py(), "close"))? {
+        close.call0()?;
     }
     Ok(())
 }

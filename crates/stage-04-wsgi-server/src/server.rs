@@ -149,7 +149,11 @@ impl Server {
             return self.refuse(stream, 503, "the server is out of file descriptors\n");
         };
         Python::attach(|py| {
-            let responder = Responder::new(response_stream, self.writer.clone(), &request.method);
+            let responder = Responder::new(
+                Box::new(response_stream),
+                self.writer.clone(),
+                &request.method,
+            );
             let prepared = build_environ(py, request, body, conn)
                 .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
             match prepared {
