@@ -3,27 +3,12 @@
 Usage: python3 check_django.py HOST:PORT.
 """
 
-import http.client
 import json
 import sys
 
-HOST, PORT = sys.argv[1].rsplit(":", 1)
+from httpcheck import Client, check
 
-
-def request(method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection(HOST, int(PORT), timeout=10)
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response, data
-
-
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAILED: {what}")
-    print(f"ok: {what}")
-
+request = Client(sys.argv[1]).request
 
 r, body = request("GET", "/")
 check(r.status == 200 and body == b"Hello from Django\n", f"GET / answers the index: {r.status} {body!r}")

@@ -4,27 +4,12 @@ Usage: python3 check_flask.py HOST:PORT. Exits non-zero on the first
 failed check, saying which.
 """
 
-import http.client
 import json
 import sys
 
-HOST, PORT = sys.argv[1].rsplit(":", 1)
+from httpcheck import Client, check
 
-
-def request(method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection(HOST, int(PORT), timeout=10)
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response, data
-
-
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAILED: {what}")
-    print(f"ok: {what}")
-
+request = Client(sys.argv[1]).request
 
 r, body = request("GET", "/")
 check(r.status == 200 and body == b"Hello from Flask\n", "GET / answers the index")
