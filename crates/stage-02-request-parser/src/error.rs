@@ -26,8 +26,19 @@ pub enum ParseError {
     /// Both `Transfer-Encoding` and `Content-Length` (400): the classic
     /// request smuggling vector (RFC 9112, section 6.1).
     ContentLengthWithTransferEncoding,
-    /// A `Transfer-Encoding` this stage does not decode (501).
+    /// A `Transfer-Encoding` that is not decoded: any coding but plain
+    /// `chunked`, or `chunked` itself where the reader does not decode it
+    /// (stages 2 to 4) (501).
     TransferEncodingNotImplemented(String),
+    /// A `Transfer-Encoding` whose final coding is not `chunked`: the end
+    /// of the body cannot be known (400, RFC 9112 section 6.3).
+    ChunkedNotFinal(String),
+    /// More than one `Transfer-Encoding` line (400): refused rather than
+    /// merged, as proxies disagree on how to merge them.
+    RepeatedTransferEncoding,
+    /// `Transfer-Encoding` in an HTTP/1.0 request, which has no such
+    /// thing (400, RFC 9112 section 6.1).
+    TransferEncodingInHttp10,
     /// A well-formed version other than 1.0 and 1.1, like `HTTP/2.0` (505).
     UnsupportedVersion(String),
     /// The request line is longer than the limit (414).
@@ -64,7 +75,10 @@ impl ParseError {
             | RepeatedHost
             | InvalidContentLength(_)
             | ConflictingContentLength
-            | ContentLengthWithTransferEncoding => (400, "Bad Request"),
+            | ContentLengthWithTransferEncoding
+            | ChunkedNotFinal(_)
+            | RepeatedTransferEncoding
+            | TransferEncodingInHttp10 => (400, "Bad Request"),
             BodyTooLarge { .. } => (413, "Content Too Large"),
             RequestLineTooLong { .. } => (414, "URI Too Long"),
             TooManyHeaders { .. } | HeadTooLarge { .. } => (431, "Request Header Fields Too Large"),
@@ -101,8 +115,16 @@ impl fmt::Display for ParseError {
             }
             TransferEncodingNotImplemented(coding) => write!(
                 f,
-                "Transfer-Encoding {coding:?} is not implemented here (chunked bodies arrive in stage-05)"
+                "Transfer-Encoding {coding:?} is not implemented here (stage-05 decodes chunked bodies)"
             ),
+            ChunkedNotFinal(coding) => {
+                write!(
+                    f,
+                    "Transfer-Encoding {coding:?} does not end in chunked, so the body's end is unknown"
+                )
+            }
+            RepeatedTransferEncoding => write!(f, "Transfer-Encoding is given more than once"),
+            TransferEncodingInHttp10 => write!(f, "Transfer-Encoding is not part of HTTP/1.0"),
             UnsupportedVersion(version) => write!(f, "{version} is not supported; use HTTP/1.1"),
             RequestLineTooLong { limit } => {
                 write!(f, "the request line is longer than {limit} bytes")

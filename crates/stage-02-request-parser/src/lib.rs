@@ -16,8 +16,9 @@
 //!
 //! Each error maps to a status code (400, 413, 414, 431, 501, 505).
 //!
-//! Left out on purpose: `Transfer-Encoding: chunked` request bodies (refused
-//! here with 501; chapter 5 decodes them), percent-decoding of the path
+//! Left out on purpose: decoding `Transfer-Encoding: chunked` request
+//! bodies (the parser validates the framing, and [`read_request`] refuses a
+//! chunked body with 501; chapter 5 decodes them), percent-decoding of the path
 //! (chapter 4 does it when building the WSGI `environ`), and keep-alive.
 //! Chapter 2 of the book walks through this crate.
 
@@ -34,5 +35,5 @@ pub use error::ParseError;
 pub use limits::Limits;
 pub use listen::listen;
 pub use parse::{Parsed, parse_request};
-pub use read::{ReadError, read_request};
-pub use request::{Request, Version};
+pub use read::{ReadError, read_head, read_request};
+pub use request::{BodyFraming, Request, Version};

@@ -2,7 +2,7 @@
 
 use crate::error::ParseError;
 use crate::limits::Limits;
-use crate::request::{Request, Version, split_target};
+use crate::request::{BodyFraming, Request, Version, split_target};
 
 /// The outcome of parsing what has arrived so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +67,16 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
         .collect();
 
     check_host(version, &headers)?;
-    let content_length = check_framing(&headers)?;
-    if content_length.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(ParseError::BodyTooLarge {
-            limit: limits.max_body_bytes,
-        });
-    }
+    let body = check_framing(version, &headers)?;
+    let content_length = match body {
+        BodyFraming::Length(n) if n > limits.max_body_bytes => {
+            return Err(ParseError::BodyTooLarge {
+                limit: limits.max_body_bytes,
+            });
+        }
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
 
     let (path, query) = split_target(&target);
     let request = Request {
@@ -83,6 +87,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
         version,
         headers,
         content_length,
+        body,
     };
     Ok(Parsed::Complete { request, head_len })
 }
@@ -216,13 +221,20 @@ fn check_host(version: Version, headers: &[(String, String)]) -> Result<(), Pars
 }
 
 // ANCHOR: framing
-/// Decides how long the body is. This stage knows one way: Content-Length.
-fn check_framing(headers: &[(String, String)]) -> Result<Option<u64>, ParseError> {
-    let mut transfer_encoding = None;
+/// Decides where the body ends: Content-Length, chunked, or no body.
+///
+/// Anything ambiguous is refused, because a server and a proxy in front of
+/// it that disagree on where a body ends can be made to see two different
+/// requests in the same bytes (request smuggling).
+fn check_framing(
+    version: Version,
+    headers: &[(String, String)],
+) -> Result<BodyFraming, ParseError> {
+    let mut transfer_encodings = Vec::new();
     let mut content_length: Option<u64> = None;
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding = Some(value.clone());
+            transfer_encodings.push(value.as_str());
         } else if name.eq_ignore_ascii_case("content-length") {
             // `Content-Length: 5, 5` and two identical lines are the same
             // number said twice (RFC 9112, section 6.3); anything else
@@ -237,10 +249,28 @@ fn check_framing(headers: &[(String, String)]) -> Result<Option<u64>, ParseError
             }
         }
     }
-    match transfer_encoding {
-        Some(_) if content_length.is_some() => Err(ParseError::ContentLengthWithTransferEncoding),
-        Some(coding) => Err(ParseError::TransferEncodingNotImplemented(coding)),
-        None => Ok(content_length),
+    match (transfer_encodings.as_slice(), content_length) {
+        ([], None) => Ok(BodyFraming::Empty),
+        ([], Some(length)) => Ok(BodyFraming::Length(length)),
+        (_, Some(_)) => Err(ParseError::ContentLengthWithTransferEncoding),
+        (_, None) if version == Version::Http10 => Err(ParseError::TransferEncodingInHttp10),
+        ([coding], None) => match coding.trim() {
+            c if c.eq_ignore_ascii_case("chunked") => Ok(BodyFraming::Chunked),
+            // chunked must be the final coding (RFC 9112, section 6.3);
+            // without it the body's end is unknowable: refuse.
+            c if !c
+                .rsplit(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("chunked") =>
+            {
+                Err(ParseError::ChunkedNotFinal(c.to_string()))
+            }
+            // gzip, chunked and the like: valid, but not decoded here.
+            c => Err(ParseError::TransferEncodingNotImplemented(c.to_string())),
+        },
+        (_, None) => Err(ParseError::RepeatedTransferEncoding),
     }
 }
 

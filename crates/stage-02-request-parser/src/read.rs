@@ -12,7 +12,7 @@ use std::io::{self, Read};
 use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::parse::{Parsed, parse_request};
-use crate::request::Request;
+use crate::request::{BodyFraming, Request};
 
 /// How much to ask the socket for at a time.
 const READ_CHUNK: usize = 8 * 1024;
@@ -24,7 +24,8 @@ pub enum ReadError {
     Parse(ParseError),
     /// The peer closed the connection in the middle of a request.
     Incomplete {
-        /// How many bytes of it had arrived.
+        /// How many bytes of the unfinished part (the head, or the body)
+        /// had arrived.
         received: usize,
     },
     /// The socket's read timeout passed before the request was complete.
@@ -66,29 +67,23 @@ pub fn read_request<R: Read>(
     buf: &mut Vec<u8>,
     limits: &Limits,
 ) -> Result<Option<(Request, Vec<u8>)>, ReadError> {
-    // 1. The head: parse what we have; if it is partial, read more.
-    let (request, head_len) = loop {
-        if !buf.is_empty() {
-            if let Parsed::Complete { request, head_len } = parse_request(buf, limits)? {
-                break (request, head_len);
-            }
-        }
-        if read_more(reader, buf)? == 0 {
-            return match buf.len() {
-                0 => Ok(None),
-                received => Err(ReadError::Incomplete { received }),
-            };
-        }
+    // 1. The head.
+    let Some(request) = read_head(reader, buf, limits)? else {
+        return Ok(None);
     };
-    buf.drain(..head_len);
-
     // 2. The body: exactly Content-Length bytes, no more. The limit was
     // checked by the parser, so this cannot grow past max_body_bytes.
-    let body_len = request.content_length.unwrap_or(0) as usize;
+    let body_len = match request.body {
+        BodyFraming::Empty => 0,
+        BodyFraming::Length(n) => n as usize,
+        BodyFraming::Chunked => {
+            return Err(ParseError::TransferEncodingNotImplemented("chunked".into()).into());
+        }
+    };
     while buf.len() < body_len {
         if read_more(reader, buf)? == 0 {
             return Err(ReadError::Incomplete {
-                received: head_len + buf.len(),
+                received: buf.len(),
             });
         }
     }
@@ -98,8 +93,33 @@ pub fn read_request<R: Read>(
 }
 // ANCHOR_END: read_request
 
+// ANCHOR: read_head
+/// Reads until `buf` holds a complete head, parses it, and removes it from
+/// `buf`, leaving any body bytes that came with it.
+pub fn read_head<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limits: &Limits,
+) -> Result<Option<Request>, ReadError> {
+    loop {
+        if !buf.is_empty() {
+            if let Parsed::Complete { request, head_len } = parse_request(buf, limits)? {
+                buf.drain(..head_len);
+                return Ok(Some(request));
+            }
+        }
+        if read_more(reader, buf)? == 0 {
+            return match buf.len() {
+                0 => Ok(None),
+                received => Err(ReadError::Incomplete { received }),
+            };
+        }
+    }
+}
+// ANCHOR_END: read_head
+
 /// Appends what one `read` returns to `buf`; 0 means end of stream.
-fn read_more<R: Read>(reader: &mut R, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
+pub fn read_more<R: Read>(reader: &mut R, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
     let mut chunk = [0u8; READ_CHUNK];
     loop {
         match reader.read(&mut chunk) {

@@ -44,6 +44,20 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The validated `Content-Length`, if the request has one.
     pub content_length: Option<u64>,
+    /// How the body is framed: where it ends.
+    pub body: BodyFraming,
+}
+
+/// Where a request body ends (RFC 9112, section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No `Content-Length` and no `Transfer-Encoding`: no body at all.
+    Empty,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`: chunks follow, ending with a zero-size
+    /// chunk. This stage's reader refuses it (501); chapter 5 decodes it.
+    Chunked,
 }
 
 impl Request {
