@@ -18,7 +18,8 @@ use pyo3::types::PyDict;
 use stage_02::{Limits, Parsed, parse_request};
 use stage_03::{ResponseWriter, SystemClock};
 use stage_04::environ::{ConnectionInfo, build_environ};
-use stage_04::{Responder, run_app};
+use stage_04::input::Input;
+use stage_04::{AfterResponse, Responder, run_app};
 
 const APP: &str = r#"
 def application(environ, start_response):
@@ -104,10 +105,18 @@ fn main() -> PyResult<()> {
         let rust_path = |n: usize| -> PyResult<f64> {
             let started = Instant::now();
             for _ in 0..n {
-                let environ: Bound<'_, PyDict> = build_environ(py, &request, Vec::new(), &conn)?;
+                let environ: Bound<'_, PyDict> = {
+                    let input = Bound::new(py, Input::new(Vec::new()))?.into_any();
+                    build_environ(py, &request, input, &conn)?
+                };
                 let responder = Bound::new(
                     py,
-                    Responder::new(Box::new(std::io::sink()), writer.clone(), "GET"),
+                    Responder::new(
+                        Box::new(std::io::sink()),
+                        writer.clone(),
+                        "GET",
+                        AfterResponse::Close,
+                    ),
                 )?;
                 let outcome = run_app(py, &app, environ, &responder);
                 assert!(outcome.error.is_none(), "{outcome:?}");

@@ -13,8 +13,6 @@ use pyo3::types::{PyDict, PyModule, PyTuple};
 use stage_02::Request;
 use stage_02::parse::latin1;
 
-use crate::input::Input;
-
 /// Where a request came in and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionInfo {
@@ -148,11 +146,12 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
 
 // ANCHOR: build_environ
 /// The `environ` dict for one request: the CGI variables, then the
-/// `wsgi.*` entries PEP 3333 requires.
+/// `wsgi.*` entries PEP 3333 requires. `input` is the body as a file-like
+/// object: [`Input`](crate::input::Input) here, a streaming one in chapter 5.
 pub fn build_environ<'py>(
     py: Python<'py>,
     request: &Request,
-    body: Vec<u8>,
+    input: Bound<'py, PyAny>,
     conn: &ConnectionInfo,
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = PyDict::new(py);
@@ -161,8 +160,8 @@ pub fn build_environ<'py>(
     }
     environ.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
     environ.set_item("wsgi.url_scheme", "http")?;
-    environ.set_item("wsgi.input", Bound::new(py, Input::new(body))?)?;
-    // The body is complete and ends at CONTENT_LENGTH: reading to EOF is safe.
+    environ.set_item("wsgi.input", input)?;
+    // The input ends where the body ends: reading to EOF is safe.
     environ.set_item("wsgi.input_terminated", true)?;
     environ.set_item(
         "wsgi.errors",

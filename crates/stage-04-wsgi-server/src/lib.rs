@@ -20,6 +20,7 @@
 //! Chapter 4 of the book walks through this crate.
 
 pub mod app;
+pub mod cli;
 pub mod environ;
 pub mod input;
 pub mod log;
@@ -28,5 +29,5 @@ pub mod respond;
 pub mod server;
 
 pub use app::{AppSpec, LoadError, load_app};
-pub use respond::{Outcome, Responder, run_app};
+pub use respond::{AfterResponse, Outcome, RequestError, Responder, run_app};
 pub use server::{Server, ServerConfig};

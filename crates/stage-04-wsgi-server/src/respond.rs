@@ -19,6 +19,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use stage_02::parse::parse_decimal;
+use stage_03::chunked::{LAST_CHUNK, encode_chunk};
 use stage_03::headers::check_header;
 use stage_03::{Clock, Framing, Response, ResponseWriter, Status, body_allowed};
 
@@ -49,7 +50,41 @@ pub struct Outcome {
     pub abort: bool,
     /// The client went away before the response was written.
     pub client_gone: bool,
+    /// The response is complete and framed so that the connection can
+    /// carry another request (chapter 5); always false at this stage.
+    pub reusable: bool,
 }
+
+// ANCHOR: after_response
+/// What happens to the connection after this response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterResponse {
+    /// The connection closes: `Connection: close`, and a body of unknown
+    /// length ends with the close. Every response of stage-04.
+    Close,
+    /// The connection stays open for another request (chapter 5), so every
+    /// body needs a length or chunks. `http11` allows chunked framing;
+    /// `announce` adds `Connection: keep-alive`, which an HTTP/1.0 client
+    /// needs to hear.
+    KeepOpen {
+        /// The request was HTTP/1.1, which understands chunked bodies.
+        http11: bool,
+        /// Say `Connection: keep-alive` (for HTTP/1.0 clients).
+        announce: bool,
+    },
+}
+// ANCHOR_END: after_response
+
+// An exception that a server raises *into* the application while it reads
+// the request body (a malformed chunk, a body over the limit), carrying the
+// status to answer with: `RequestError(400, "why")`. If the app lets it
+// propagate, the client gets that status instead of a 500.
+pyo3::create_exception!(
+    stage04,
+    RequestError,
+    pyo3::exceptions::PyOSError,
+    "The request body is at fault: args are (status, message)."
+);
 
 // ANCHOR: responder
 /// The object behind `start_response` and `write` for one request.
@@ -60,6 +95,7 @@ pub struct Responder {
     /// write into a later request.
     out: Option<Box<dyn Write + Send + Sync>>,
     writer: Writer,
+    after: AfterResponse,
     head_request: bool,
     started: Option<Started>,
     /// Set once the status line and headers are on the wire.
@@ -73,10 +109,16 @@ pub struct Responder {
 
 impl Responder {
     /// A responder writing to `out` for a request with `method`.
-    pub fn new(out: Box<dyn Write + Send + Sync>, writer: Writer, method: &str) -> Responder {
+    pub fn new(
+        out: Box<dyn Write + Send + Sync>,
+        writer: Writer,
+        method: &str,
+        after: AfterResponse,
+    ) -> Responder {
         Responder {
             out: Some(out),
             writer,
+            after,
             head_request: method == "HEAD",
             started: None,
             framing: None,
@@ -126,12 +168,20 @@ impl Responder {
         } else if let Some(length) = self.known_length {
             headers.push(("Content-Length".into(), length.to_string()));
             Framing::Length(length)
+        } else if let AfterResponse::KeepOpen { http11: true, .. } = self.after {
+            // Length unknown, connection staying open: chunks (chapter 5).
+            Framing::Chunked
         } else {
-            // No length: the end of the body is the end of the connection.
+            // Length unknown: the end of the body is the end of the connection.
             Framing::Close
         };
-        // One request per connection at this stage; chapter 5 changes this.
-        headers.push(("Connection".into(), "close".into()));
+        match (self.after, framing) {
+            (AfterResponse::KeepOpen { announce: true, .. }, f) if f != Framing::Close => {
+                headers.push(("Connection".into(), "keep-alive".into()));
+            }
+            (AfterResponse::KeepOpen { .. }, f) if f != Framing::Close => {}
+            _ => headers.push(("Connection".into(), "close".into())),
+        }
         let head = self
             .writer
             .head(&started.status, &headers, framing)
@@ -159,7 +209,13 @@ impl Responder {
             _ => u64::MAX,
         };
         let take = usize::try_from(room).unwrap_or(usize::MAX).min(data.len());
-        self.send(py, &data[..take])?;
+        if self.framing == Some(Framing::Chunked) {
+            let mut chunk = Vec::with_capacity(take + 16);
+            encode_chunk(&mut chunk, &data[..take]);
+            self.send(py, &chunk)?;
+        } else {
+            self.send(py, &data[..take])?;
+        }
         self.body_bytes += take as u64;
         if take < data.len() {
             return Err(PyRuntimeError::new_err(format!(
@@ -171,8 +227,9 @@ impl Responder {
     }
     // ANCHOR_END: send_body
 
-    /// The body is complete: an empty body still needs its head sent, and
-    /// a body shorter than its Content-Length is an error.
+    /// The body is complete: an empty body still needs its head sent, a
+    /// chunked body its last chunk, and a body shorter than its
+    /// Content-Length is an error.
     fn finish_body(&mut self, py: Python<'_>) -> PyResult<()> {
         if !self.headers_sent() {
             self.send_head(py)?;
@@ -184,8 +241,16 @@ impl Responder {
                     self.body_bytes
                 )))
             }
+            Some(Framing::Chunked) if !self.head_request => self.send(py, LAST_CHUNK),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the connection can carry another request after this
+    /// response, as far as the response is concerned.
+    fn leaves_connection_reusable(&self) -> bool {
+        matches!(self.after, AfterResponse::KeepOpen { .. })
+            && !matches!(self.framing, None | Some(Framing::Close))
     }
 }
 
@@ -401,27 +466,33 @@ fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
 
 // ANCHOR: conclude
 /// Turns the end of a request into an [`Outcome`]: an error before the
-/// head went out becomes a 500; after, the connection is aborted.
+/// head went out becomes a 500 (or the status a [`RequestError`] carries);
+/// after, the connection is aborted.
 fn conclude(py: Python<'_>, responder: &Bound<'_, Responder>, error: Option<PyErr>) -> Outcome {
     let Ok(mut this) = responder.try_borrow_mut() else {
         // Only possible if the app kept the responder busy; treat as fatal.
+        let error = Some("the responder was still in use".into());
         return Outcome {
             status: 500,
             body_bytes: 0,
-            error: Some("responder busy".into()),
+            error,
             abort: true,
             client_gone: false,
+            reusable: false,
         };
     };
-    let status = this.started.as_ref().map_or(500, |s| s.status.code);
     let mut outcome = Outcome {
-        status,
+        status: this.started.as_ref().map_or(500, |s| s.status.code),
         body_bytes: this.body_bytes,
         error: None,
         abort: false,
         client_gone: this.client_gone,
+        reusable: false,
     };
-    let Some(error) = error else { return outcome };
+    let Some(error) = error else {
+        outcome.reusable = this.leaves_connection_reusable();
+        return outcome;
+    };
     if this.client_gone {
         return outcome;
     }
@@ -430,8 +501,13 @@ fn conclude(py: Python<'_>, responder: &Bound<'_, Responder>, error: Option<PyEr
         outcome.abort = true;
         return outcome;
     }
-    let page = Response::text(500, "Internal Server Error\n").header("Connection", "close");
-    outcome.status = 500;
+    // The client's fault, found while the app read the body: say so.
+    let (code, text) = match request_error_status(py, &error) {
+        Some(code) => (code, format!("{}\n", error.value(py))),
+        None => (500, "Internal Server Error\n".to_string()),
+    };
+    let page = Response::text(code, &text).header("Connection", "close");
+    outcome.status = code;
     outcome.body_bytes = 0;
     let method = if this.head_request { "HEAD" } else { "GET" };
     if let Ok(bytes) = this.writer.write(&page, method) {
@@ -441,6 +517,22 @@ fn conclude(py: Python<'_>, responder: &Bound<'_, Responder>, error: Option<PyEr
     }
     this.framing = Some(Framing::Length(page.body.len() as u64));
     outcome
+}
+// ANCHOR_END: conclude
+
+/// The status a [`RequestError`] carries as its first argument.
+fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<u16> {
+    if !error.is_instance_of::<RequestError>(py) {
+        return None;
+    }
+    error
+        .value(py)
+        .getattr("args")
+        .ok()?
+        .get_item(0)
+        .ok()?
+        .extract::<u16>()
+        .ok()
 }
 // ANCHOR_END: conclude
 

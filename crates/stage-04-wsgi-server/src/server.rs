@@ -11,9 +11,10 @@ use stage_02::{Limits, ReadError, Request, read_request};
 use stage_03::{Clock, Response, ResponseWriter, lingering_close};
 
 use crate::environ::{ConnectionInfo, build_environ};
+use crate::input::Input;
 use crate::log::AccessEntry;
 use crate::python::traceback_text;
-use crate::respond::{Outcome, Responder, Writer, abort_on_close, run_app};
+use crate::respond::{AfterResponse, Outcome, Responder, Writer, abort_on_close, run_app};
 
 /// How the server treats its clients.
 #[derive(Debug, Clone)]
@@ -153,8 +154,10 @@ impl Server {
                 Box::new(response_stream),
                 self.writer.clone(),
                 &request.method,
+                AfterResponse::Close,
             );
-            let prepared = build_environ(py, request, body, conn)
+            let prepared = Bound::new(py, Input::new(body))
+                .and_then(|input| build_environ(py, request, input.into_any(), conn))
                 .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
             match prepared {
                 Ok((environ, responder)) => {
@@ -186,6 +189,7 @@ impl Server {
             error: None,
             abort: false,
             client_gone: !matches!(sent, Ok(true)),
+            reusable: false,
         }
     }
 }
