@@ -83,19 +83,11 @@ impl Server {
     /// is set; `log` receives the access-log entry and the outcome of each
     /// request.
     pub fn serve(&self, mut log: impl FnMut(&AccessEntry, &Outcome)) {
-        for stream in self.listener.incoming() {
-            if self.stopping.load(Ordering::SeqCst) {
-                break;
+        accept_loop("stage-04", &self.listener, &self.stopping, |stream| {
+            if let Some((entry, outcome)) = self.serve_connection(stream) {
+                log(&entry, &outcome);
             }
-            match stream {
-                Ok(stream) => {
-                    if let Some((entry, outcome)) = self.serve_connection(stream) {
-                        log(&entry, &outcome);
-                    }
-                }
-                Err(e) => eprintln!("stage-04: accept failed: {e}"),
-            }
-        }
+        });
     }
     // ANCHOR_END: serve
 
@@ -176,25 +168,51 @@ impl Server {
         })
     }
 
-    /// Answers a request that never reached the app.
     fn refuse(&self, stream: &TcpStream, code: u16, message: &str) -> Outcome {
-        let response = Response::text(code, message).header("Connection", "close");
-        let sent = self.writer.write(&response, "GET").map(|bytes| {
-            use std::io::Write;
-            (&*stream).write_all(&bytes).is_ok()
-        });
-        Outcome {
-            status: code,
-            body_bytes: response.body.len() as u64,
-            error: None,
-            abort: false,
-            client_gone: !matches!(sent, Ok(true)),
-            reusable: false,
+        refuse(&self.writer, stream, code, message)
+    }
+}
+
+/// Accepts connections one at a time and hands each to `handle`, until
+/// `stopping` is set (checked after each accept, which a signal wakes).
+pub fn accept_loop(
+    program: &str,
+    listener: &TcpListener,
+    stopping: &AtomicBool,
+    mut handle: impl FnMut(TcpStream),
+) {
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        match stream {
+            Ok(stream) => handle(stream),
+            // A failed accept (a client that reset at once, too many open
+            // files) concerns one connection, not the server.
+            Err(e) => eprintln!("{program}: accept failed: {e}"),
         }
     }
 }
 
-fn access_entry(
+/// Answers a request that never reached the app, and closes.
+pub fn refuse(writer: &Writer, stream: &TcpStream, code: u16, message: &str) -> Outcome {
+    let response = Response::text(code, message).header("Connection", "close");
+    let sent = writer.write(&response, "GET").map(|bytes| {
+        use std::io::Write;
+        (&*stream).write_all(&bytes).is_ok()
+    });
+    Outcome {
+        status: code,
+        body_bytes: response.body.len() as u64,
+        error: None,
+        abort: false,
+        client_gone: !matches!(sent, Ok(true)),
+        reusable: false,
+    }
+}
+
+/// The access-log entry for a request (or `-` when it never parsed).
+pub fn access_entry(
     conn: &ConnectionInfo,
     request: Option<&Request>,
     outcome: &Outcome,
