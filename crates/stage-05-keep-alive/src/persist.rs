@@ -1,0 +1,111 @@
+//! Whether a connection stays open after a response (RFC 9112, section 9.3).
+
+use stage_02::{Request, Version};
+
+// ANCHOR: keep_alive
+/// Whether the client asked for, or by default gets, a persistent
+/// connection. HTTP/1.1 connections persist unless `close` is among the
+/// `Connection` tokens; HTTP/1.0 ones only with `keep-alive`. Tokens are a
+/// comma-separated, case-insensitive list, possibly over several lines.
+pub fn keep_alive_requested(request: &Request) -> bool {
+    let has = |wanted: &str| {
+        request
+            .header_values("connection")
+            .flat_map(|value| value.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case(wanted))
+    };
+    if has("close") {
+        return false;
+    }
+    match request.version {
+        Version::Http11 => true,
+        Version::Http10 => has("keep-alive"),
+    }
+}
+// ANCHOR_END: keep_alive
+
+/// What the client expects before sending its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    /// Nothing: the body is on its way.
+    None,
+    /// `100-continue` on HTTP/1.1 with a body to send.
+    Continue,
+    /// An expectation this server cannot meet (417 Expectation Failed).
+    Unsupported,
+}
+
+/// Reads `Expect` (RFC 9110, section 10.1.1). HTTP/1.0 clients do not know
+/// `100 Continue`, so their expectation is ignored, as the RFC asks.
+pub fn expectation(request: &Request) -> Expectation {
+    let Some(value) = request.header("expect") else {
+        return Expectation::None;
+    };
+    match request.version {
+        Version::Http10 => Expectation::None,
+        Version::Http11 if value.trim().eq_ignore_ascii_case("100-continue") => {
+            Expectation::Continue
+        }
+        Version::Http11 => Expectation::Unsupported,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stage_02::{Limits, Parsed, parse_request};
+
+    fn request(text: &str) -> Request {
+        match parse_request(text.as_bytes(), &Limits::default()) {
+            Ok(Parsed::Complete { request, .. }) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn http11_persists_unless_told_to_close() {
+        assert!(keep_alive_requested(&request(
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        )));
+        assert!(!keep_alive_requested(&request(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )));
+        assert!(!keep_alive_requested(&request(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, CLOSE\r\n\r\n"
+        )));
+        assert!(!keep_alive_requested(&request(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"
+        )));
+    }
+
+    #[test]
+    fn http10_persists_only_when_asked() {
+        assert!(!keep_alive_requested(&request("GET / HTTP/1.0\r\n\r\n")));
+        assert!(keep_alive_requested(&request(
+            "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"
+        )));
+        assert!(keep_alive_requested(&request(
+            "GET / HTTP/1.0\r\nConnection: foo , keep-alive\r\n\r\n"
+        )));
+    }
+
+    #[test]
+    fn expectations() {
+        assert_eq!(
+            expectation(&request(
+                "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n\r\n"
+            )),
+            Expectation::Continue
+        );
+        assert_eq!(
+            expectation(&request("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n")),
+            Expectation::None
+        );
+        assert_eq!(
+            expectation(&request(
+                "POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"
+            )),
+            Expectation::Unsupported
+        );
+    }
+}
