@@ -135,6 +135,28 @@ def counted_failing(environ, start_response):
     return CountingBody(pieces())
 
 
+def query(environ, start_response):
+    """Answers with the query string: tells pipelined responses apart."""
+    return text(start_response, "200 OK", environ["QUERY_STRING"].encode() + b"\n")
+
+
+def consume(environ, start_response):
+    """Reads the whole body in pieces, however it is framed."""
+    stream_ = environ["wsgi.input"]
+    total, lines = 0, 0
+    while True:
+        piece = stream_.read(8192)
+        if not piece:
+            break
+        total += len(piece)
+        lines += piece.count(b"\n")
+    return text(start_response, "200 OK", f"{total} bytes, {lines} newlines\n".encode())
+
+
+def respond_without_reading(environ, start_response):
+    return text(start_response, "200 OK", b"did not read the body\n")
+
+
 def closed_count(environ, start_response):
     return text(start_response, "200 OK", f"{CLOSED['count']}\n".encode())
 
@@ -145,7 +167,8 @@ ROUTES = {
     "/fail-after": fail_after_headers, "/no-content": no_content, "/input": input_methods,
     "/iterate-input": iterate_input, "/environ": environ_strings, "/counted": counted,
     "/counted-endless": counted_endless, "/counted-failing": counted_failing,
-    "/closed-count": closed_count,
+    "/closed-count": closed_count, "/query": query, "/consume": consume,
+    "/ignore-body": respond_without_reading,
 }
 
 

@@ -1,7 +1,8 @@
 //! Helpers for testing servers over real loopback sockets.
 //!
 //! - [`ServerProcess`] starts a stage binary on a free port and stops it.
-//! - [`exchange`] sends raw bytes and reads the answer until EOF.
+//! - [`exchange`] sends raw bytes and reads the answer until EOF;
+//!   [`read_response`] reads one response off a connection that stays open.
 //! - [`Trickle`] hands a byte slice to a reader a few bytes at a time, to
 //!   prove a parser copes with requests that arrive in pieces.
 //!
@@ -211,6 +212,75 @@ pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
                 answer.len()
             ),
         }
+    }
+}
+
+/// Reads exactly one response from a connection that stays open: the head,
+/// then the body as its framing says (`Content-Length`, chunked, or until
+/// EOF when it has neither). No body after a HEAD, 1xx, 204 or 304.
+pub fn read_response(stream: &mut TcpStream, head_request: bool) -> Vec<u8> {
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => response.push(byte[0]),
+            Ok(_) => return response,
+            Err(e) => panic!(
+                "reading a response head failed after {} bytes: {e}",
+                response.len()
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let status = status_of(&response).unwrap_or(0);
+    if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
+        return response;
+    }
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    if let Some(length) = header("content-length:") {
+        let mut body = vec![0u8; length.parse().expect("a numeric Content-Length")];
+        stream.read_exact(&mut body).expect("the whole body");
+        response.extend_from_slice(&body);
+    } else if header("transfer-encoding:").is_some_and(|v| v == "chunked") {
+        read_chunked(stream, &mut response);
+    } else {
+        response.extend_from_slice(&read_to_close(stream));
+    }
+    response
+}
+
+/// Appends a chunked body, byte for byte as sent, up to its empty trailer line.
+fn read_chunked(stream: &mut TcpStream, out: &mut Vec<u8>) {
+    fn line(stream: &mut TcpStream) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            stream.read_exact(&mut byte).expect("a chunk line");
+            line.push(byte[0]);
+        }
+        line
+    }
+    loop {
+        let size_line = line(stream);
+        out.extend_from_slice(&size_line);
+        let size = String::from_utf8_lossy(&size_line);
+        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+            .expect("a hex chunk size");
+        if size == 0 {
+            loop {
+                let trailer = line(stream);
+                out.extend_from_slice(&trailer);
+                if trailer == b"\r\n" {
+                    return;
+                }
+            }
+        }
+        let mut data = vec![0u8; size + 2];
+        stream.read_exact(&mut data).expect("chunk data");
+        out.extend_from_slice(&data);
     }
 }
 

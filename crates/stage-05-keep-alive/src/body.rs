@@ -68,6 +68,70 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
+/// What the body reader needs from a connection: bytes in, bytes out (for
+/// `100 Continue`), and a read timeout. A `TcpStream` in the server; bytes
+/// in memory in the tests and the fuzz target.
+pub trait Transport: Read + Write {
+    /// Bounds the wait of the next `read`.
+    fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()>;
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, Some(timeout))
+    }
+}
+
+/// A connection replayed from memory: reads come from `input`, writes are
+/// kept in `output`. Reads return at most `step` bytes, to exercise every
+/// way a request can be split.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    input: Vec<u8>,
+    at: usize,
+    step: usize,
+    /// Everything written to the connection (`100 Continue` lines).
+    pub output: Vec<u8>,
+}
+
+impl Replay {
+    /// A connection that will deliver `input`, `step` bytes per read.
+    pub fn new(input: Vec<u8>, step: usize) -> Replay {
+        Replay {
+            input,
+            at: 0,
+            step: step.max(1),
+            output: Vec::new(),
+        }
+    }
+}
+
+impl Read for Replay {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.step.min(out.len()).min(self.input.len() - self.at);
+        out[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Write for Replay {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.output.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Replay {
+    fn set_read_timeout(&mut self, _timeout: Duration) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Where the body stands.
 #[derive(Debug)]
 enum Remaining {
@@ -106,8 +170,8 @@ pub struct BodyLimits {
 // ANCHOR: body_reader
 /// The body of one request, read from the connection on demand.
 #[derive(Debug)]
-pub struct BodyReader {
-    stream: TcpStream,
+pub struct BodyReader<T: Transport = TcpStream> {
+    stream: T,
     /// Bytes received and not yet used: the start of the body, and maybe
     /// the start of the next request too.
     buf: Vec<u8>,
@@ -122,17 +186,17 @@ pub struct BodyReader {
 }
 // ANCHOR_END: body_reader
 
-impl BodyReader {
+impl<T: Transport> BodyReader<T> {
     /// A reader for a body framed as `framing`, starting with the bytes
     /// already in `buf`.
     pub fn new(
-        stream: TcpStream,
+        stream: T,
         buf: Vec<u8>,
         framing: BodyFraming,
         limits: BodyLimits,
         expect: Continue,
         response_started: Arc<AtomicBool>,
-    ) -> BodyReader {
+    ) -> Self {
         let remaining = match framing {
             BodyFraming::Empty | BodyFraming::Length(0) => Remaining::Done,
             BodyFraming::Length(n) => Remaining::Length(n),
@@ -231,17 +295,17 @@ impl BodyReader {
     /// the client is waiting for it.
     fn fill(&mut self) -> Result<(), BodyError> {
         if self.expect == Continue::Pending && !self.response_started.load(Ordering::SeqCst) {
-            (&self.stream)
+            self.stream
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .map_err(BodyError::Io)?;
             self.expect = Continue::Sent;
         }
         self.stream
-            .set_read_timeout(Some(self.limits.read_timeout))
+            .set_read_timeout(self.limits.read_timeout)
             .map_err(BodyError::Io)?;
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
-            match (&self.stream).read(&mut chunk) {
+            match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(BodyError::Incomplete),
                 Ok(n) => {
                     self.buf.extend_from_slice(&chunk[..n]);
@@ -291,5 +355,10 @@ impl BodyReader {
     pub fn take_leftover(&mut self) -> Vec<u8> {
         self.failed = true;
         std::mem::take(&mut self.buf)
+    }
+
+    /// The connection, back from the reader (in-memory replays).
+    pub fn into_transport(self) -> T {
+        self.stream
     }
 }

@@ -26,6 +26,7 @@ pub mod body;
 pub mod chunked;
 pub mod input;
 pub mod persist;
+pub mod replay;
 pub mod server;
 
 pub use server::{Server, ServerConfig};
