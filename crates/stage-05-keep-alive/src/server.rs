@@ -150,7 +150,9 @@ impl Server {
                 let _ = abort_on_close(&stream);
                 return;
             }
-            if !outcome.reusable {
+            // A stopping server serves no further request on this
+            // connection, even if the response promised to keep it open.
+            if !outcome.reusable || self.stopping.load(Ordering::SeqCst) {
                 lingering_close(&stream, self.config.linger);
                 return;
             }

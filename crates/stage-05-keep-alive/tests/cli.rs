@@ -1,0 +1,146 @@
+//! The stage-05 binary: a Flask app over one keep-alive connection from a
+//! real Python client, the limit flags, and shutdown.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use assert_cmd::Command as AssertCommand;
+use predicates::prelude::*;
+use testkit::{ServerProcess, connect, exchange, read_response, status_of, visible};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stage-05");
+
+fn apps() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps")
+}
+
+fn start(args: &[&str]) -> ServerProcess {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(apps());
+    ServerProcess::start_command(command)
+}
+
+#[test]
+fn serves_flask_over_one_persistent_connection_to_http_client() {
+    let server = start(&["flask_app:app"]);
+    let script = r#"
+import http.client, json, sys
+host, port = sys.argv[1].rsplit(":", 1)
+conn = http.client.HTTPConnection(host, int(port), timeout=10)
+sockets = set()
+for path in ["/", "/new", "/echo/caf%C3%A9"]:
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200, (path, response.status)
+    sockets.add(id(conn.sock))
+conn.request("POST", "/api/items", body=json.dumps({"n": 1}), headers={"Content-Type": "application/json"})
+response = conn.getresponse()
+assert response.status == 201 and json.loads(response.read())["created"] == {"n": 1}
+sockets.add(id(conn.sock))
+assert len(sockets) == 1, "http.client had to reconnect"
+# A chunked upload: http.client sends an iterable body of unknown length chunked.
+conn.request("POST", "/form", body=iter([b"name=Ada", b"+Lovelace"]),
+             headers={"Content-Type": "application/x-www-form-urlencoded"})
+response = conn.getresponse()
+assert response.read() == b"Hello, Ada Lovelace (1 fields)\n", "chunked form"
+print("ok")
+"#;
+    let output = Command::new("python3")
+        .args(["-c", script, &server.addr.to_string()])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{said}\nserver:\n{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn the_limit_flags_are_applied() {
+    let server = start(&[
+        "--limit-request-line",
+        "64",
+        "--limit-request-fields",
+        "3",
+        "--limit-request-head-size",
+        "200",
+        "--limit-request-body",
+        "10",
+        "wire:application",
+    ]);
+    let long_line = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(80));
+    assert_eq!(
+        status_of(&exchange(server.addr, long_line.as_bytes())),
+        Some(414)
+    );
+    let fields = b"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+    assert_eq!(status_of(&exchange(server.addr, fields)), Some(431));
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+        "b".repeat(200)
+    );
+    assert_eq!(
+        status_of(&exchange(server.addr, head.as_bytes())),
+        Some(431)
+    );
+    let body = b"POST /consume HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
+    assert_eq!(status_of(&exchange(server.addr, body)), Some(413));
+    let ok = b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_eq!(status_of(&exchange(server.addr, ok)), Some(200));
+}
+
+#[test]
+fn bad_timeouts_and_apps_are_clear_errors() {
+    AssertCommand::new(BIN)
+        .args(["--keep-alive=-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--keep-alive must be a positive number of seconds",
+        ));
+    AssertCommand::new(BIN)
+        .arg("no_such_module:app")
+        .current_dir(apps())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot import module \"no_such_module\"",
+        ));
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_closes_keep_alive() {
+    let mut server = start(&["slow:application"]);
+    let addr = server.addr;
+    let client = thread::spawn(move || {
+        let mut stream = connect(addr);
+        stream
+            .write_all(b"GET /?1.0 HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut stream, false);
+        // The connection asked to stay open, but a stopping server closes
+        // it after the response instead of waiting out the keep-alive time.
+        assert_eq!(testkit::read_to_close(&mut stream), b"");
+        response
+    });
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.terminate(), Some(0));
+    let response = client.join().unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.ends_with("finished despite the signal\n"),
+        "{}",
+        visible(&response)
+    );
+    assert!(server.stderr().contains("stage-05: stopped"));
+}
