@@ -144,3 +144,27 @@ fn sigterm_lets_the_request_in_flight_finish_and_closes_keep_alive() {
     );
     assert!(server.stderr().contains("stage-05: stopped"));
 }
+
+#[test]
+fn with_no_app_it_serves_the_demo_over_keep_alive() {
+    let server = ServerProcess::start(BIN, &[]);
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let home = read_response(&mut stream, false);
+    assert!(
+        String::from_utf8_lossy(&home).contains("Hello from a WSGI app"),
+        "{}",
+        visible(&home)
+    );
+    stream
+        .write_all(b"GET /tasks HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let tasks = read_response(&mut stream, false);
+    assert_eq!(
+        status_of(&tasks),
+        Some(200),
+        "a second request on the same connection"
+    );
+}
