@@ -126,6 +126,30 @@ impl ServerProcess {
         wait_for(&self.stderr, needle)
     }
 
+    /// Runs the Python client `tests/clients/<script> HOST:PORT` against
+    /// this server, and fails the test unless it succeeds, showing what the
+    /// script and the server said.
+    pub fn check_with_python(&self, script: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("clients")
+            .join(script);
+        let output = Command::new("python3")
+            .arg(&path)
+            .arg(self.addr.to_string())
+            .output()
+            .expect("python3 runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "{script} failed:\n{said}\nserver stderr:\n{}",
+            self.stderr()
+        );
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

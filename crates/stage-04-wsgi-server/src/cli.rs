@@ -1,8 +1,9 @@
 //! What every server stage's command line shares: where to listen, which
 //! application to load, and how to stop.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use signal_hook::iterator::Signals;
 
 use crate::app::{AppSpec, load_app};
 use crate::python;
+use crate::server::{Serve, log_to_stderr};
 
 /// The arguments of `stage-0N [--bind HOST:PORT] [--pythonpath DIR]... [APP]`.
 #[derive(clap::Args, Debug, Clone)]
@@ -63,6 +65,44 @@ pub fn load(args: &AppArgs) -> Result<(Py<PyAny>, AppSpec), LoadFailure> {
         }),
     }
 }
+
+// ANCHOR: run
+/// The life of a server stage's process: load the app, listen, arrange to
+/// stop on signals, serve, exit 0. `build` makes the stage's server.
+pub fn run<S: Serve>(
+    program: &'static str,
+    args: &AppArgs,
+    build: impl FnOnce(TcpListener, Py<PyAny>) -> S,
+) -> ExitCode {
+    let (app, spec) = match load(args) {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            eprintln!("{program}: {}", failure.message);
+            return ExitCode::from(failure.exit_code);
+        }
+    };
+    let listener = match stage_02::listen(program, &args.bind) {
+        Ok(listener) => listener,
+        Err(message) => {
+            eprintln!("{program}: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{program}: serving {spec}");
+    let server = build(listener, app);
+    let core = server.core();
+    if let Err(e) = core
+        .local_addr()
+        .and_then(|addr| stop_on_signals(program, core.stop_flag(), addr))
+    {
+        eprintln!("{program}: cannot install signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
+    server.serve(log_to_stderr);
+    eprintln!("{program}: stopped");
+    ExitCode::SUCCESS
+}
+// ANCHOR_END: run
 
 // ANCHOR: signals
 /// On SIGINT (Ctrl-C) or SIGTERM, sets `stop` and wakes the server's

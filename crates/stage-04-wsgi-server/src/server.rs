@@ -40,29 +40,31 @@ impl Default for ServerConfig {
     }
 }
 
-/// A WSGI server bound to a socket, serving one application.
-pub struct Server {
+/// What every server stage holds: the listening socket, the application,
+/// the response writer, and the flag that stops the accept loop.
+pub struct Core {
     listener: TcpListener,
-    app: Py<PyAny>,
-    writer: Writer,
-    config: ServerConfig,
+    /// The WSGI application.
+    pub app: Py<PyAny>,
+    /// Writes responses, stamped with `Date` and `Server`.
+    pub writer: Writer,
     stopping: Arc<AtomicBool>,
 }
 
-impl Server {
-    /// A server for `app` on `listener`, stamping `Date` from `clock`.
+impl Core {
+    /// A core for `app` on `listener`; `Date` comes from `clock`, and
+    /// `server_name` goes in the `Server` header.
     pub fn new(
         listener: TcpListener,
         app: Py<PyAny>,
         clock: Arc<dyn Clock + Send + Sync>,
-        config: ServerConfig,
-    ) -> Server {
-        let writer = ResponseWriter::with_clock(clock, &config.server_name);
-        Server {
+        server_name: &str,
+    ) -> Core {
+        let writer = ResponseWriter::with_clock(clock, server_name);
+        Core {
             listener,
             app,
             writer,
-            config,
             stopping: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -73,9 +75,91 @@ impl Server {
         Arc::clone(&self.stopping)
     }
 
+    /// Whether the server is stopping.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
     /// The address the server listens on.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    // ANCHOR: call_app
+    /// One request's Python work: `environ` around `input`, the app called
+    /// with `responder`, whose use of the connection ends with the request.
+    /// If `environ` cannot be built, the client gets a 500.
+    pub fn call_app(
+        &self,
+        py: Python<'_>,
+        stream: &TcpStream,
+        request: &Request,
+        conn: &ConnectionInfo,
+        input: PyResult<Bound<'_, PyAny>>,
+        responder: Responder,
+    ) -> Outcome {
+        let prepared = input
+            .and_then(|input| build_environ(py, request, input, conn))
+            .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
+        match prepared {
+            Ok((environ, responder)) => {
+                let outcome = run_app(py, self.app.bind(py), environ, &responder);
+                if let Ok(mut responder) = responder.try_borrow_mut() {
+                    responder.release();
+                }
+                outcome
+            }
+            Err(error) => {
+                let mut outcome = refuse(&self.writer, stream, 500, "Internal Server Error\n");
+                outcome.error = Some(traceback_text(py, &error));
+                outcome
+            }
+        }
+    }
+    // ANCHOR_END: call_app
+
+    /// Accepts connections one at a time and hands each to `handle`,
+    /// until the stop flag is set (checked after each accept, which a
+    /// signal wakes).
+    pub fn accept_loop(&self, program: &str, mut handle: impl FnMut(TcpStream)) {
+        for stream in self.listener.incoming() {
+            if self.is_stopping() {
+                break;
+            }
+            match stream {
+                Ok(stream) => handle(stream),
+                // A failed accept (a client that reset at once, too many
+                // open files) concerns one connection, not the server.
+                Err(e) => eprintln!("{program}: accept failed: {e}"),
+            }
+        }
+    }
+}
+
+/// A server a stage's binary can run: its core, and its loop.
+pub trait Serve {
+    /// The socket, app and stop flag.
+    fn core(&self) -> &Core;
+    /// Serves until stopped; `log` gets each request's entry and outcome.
+    fn serve(&self, log: impl FnMut(&AccessEntry, &Outcome));
+}
+
+/// A WSGI server bound to a socket, serving one application.
+pub struct Server {
+    core: Core,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// A server for `app` on `listener`, stamping `Date` from `clock`.
+    pub fn new(
+        listener: TcpListener,
+        app: Py<PyAny>,
+        clock: Arc<dyn Clock + Send + Sync>,
+        config: ServerConfig,
+    ) -> Server {
+        let core = Core::new(listener, app, clock, &config.server_name);
+        Server { core, config }
     }
 
     // ANCHOR: serve
@@ -83,7 +167,7 @@ impl Server {
     /// is set; `log` receives the access-log entry and the outcome of each
     /// request.
     pub fn serve(&self, mut log: impl FnMut(&AccessEntry, &Outcome)) {
-        accept_loop("stage-04", &self.listener, &self.stopping, |stream| {
+        self.core.accept_loop("stage-04", |stream| {
             if let Some((entry, outcome)) = self.serve_connection(stream) {
                 log(&entry, &outcome);
             }
@@ -141,56 +225,31 @@ impl Server {
         let Ok(response_stream) = stream.try_clone() else {
             return self.refuse(stream, 503, "the server is out of file descriptors\n");
         };
+        let responder = Responder::new(
+            Box::new(response_stream),
+            self.core.writer.clone(),
+            &request.method,
+            AfterResponse::Close,
+        );
         Python::attach(|py| {
-            let responder = Responder::new(
-                Box::new(response_stream),
-                self.writer.clone(),
-                &request.method,
-                AfterResponse::Close,
-            );
-            let prepared = Bound::new(py, Input::new(body))
-                .and_then(|input| build_environ(py, request, input.into_any(), conn))
-                .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
-            match prepared {
-                Ok((environ, responder)) => {
-                    let outcome = run_app(py, self.app.bind(py), environ, &responder);
-                    if let Ok(mut responder) = responder.try_borrow_mut() {
-                        responder.release();
-                    }
-                    outcome
-                }
-                Err(error) => {
-                    let mut outcome = self.refuse(stream, 500, "Internal Server Error\n");
-                    outcome.error = Some(traceback_text(py, &error));
-                    outcome
-                }
-            }
+            let input = Bound::new(py, Input::new(body)).map(Bound::into_any);
+            self.core
+                .call_app(py, stream, request, conn, input, responder)
         })
     }
 
     fn refuse(&self, stream: &TcpStream, code: u16, message: &str) -> Outcome {
-        refuse(&self.writer, stream, code, message)
+        refuse(&self.core.writer, stream, code, message)
     }
 }
 
-/// Accepts connections one at a time and hands each to `handle`, until
-/// `stopping` is set (checked after each accept, which a signal wakes).
-pub fn accept_loop(
-    program: &str,
-    listener: &TcpListener,
-    stopping: &AtomicBool,
-    mut handle: impl FnMut(TcpStream),
-) {
-    for stream in listener.incoming() {
-        if stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        match stream {
-            Ok(stream) => handle(stream),
-            // A failed accept (a client that reset at once, too many open
-            // files) concerns one connection, not the server.
-            Err(e) => eprintln!("{program}: accept failed: {e}"),
-        }
+impl Serve for Server {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn serve(&self, log: impl FnMut(&AccessEntry, &Outcome)) {
+        Server::serve(self, log);
     }
 }
 

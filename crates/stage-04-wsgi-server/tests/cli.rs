@@ -33,25 +33,6 @@ fn get(server: &ServerProcess, path: &str) -> String {
     String::from_utf8_lossy(&exchange(server.addr, request.as_bytes())).into_owned()
 }
 
-/// Runs one of the Python client scripts against a server.
-fn python_client(script: &str, server: &ServerProcess) {
-    let output = Command::new("python3")
-        .arg(workspace_tests().join("clients").join(script))
-        .arg(server.addr.to_string())
-        .output()
-        .expect("python3 runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{said}\nserver stderr:\n{}",
-        server.stderr()
-    );
-}
-
 #[test]
 fn with_no_app_it_serves_the_demo() {
     let server = ServerProcess::start(BIN, &[]);
@@ -79,13 +60,13 @@ fn with_no_app_it_serves_the_demo() {
 #[test]
 fn serves_a_flask_app_to_a_python_client() {
     let server = start_in(&workspace_tests().join("apps"), &["flask_app:app"]);
-    python_client("check_flask.py", &server);
+    server.check_with_python("check_flask.py");
 }
 
 #[test]
 fn serves_a_django_app_to_a_python_client() {
     let server = start_in(&workspace_tests().join("apps"), &["django_app:application"]);
-    python_client("check_django.py", &server);
+    server.check_with_python("check_django.py");
 }
 
 #[test]

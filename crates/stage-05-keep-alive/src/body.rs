@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use stage_02::BodyFraming;
+use stage_02::read::read_more;
+use stage_02::{BodyFraming, ReadError};
 
 use crate::chunked::{ChunkError, ChunkLimits, ChunkedDecoder, Piece};
 
-/// How much to ask the socket for at a time.
+/// How much the drain asks for at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Why the body could not be read; each maps to a status.
@@ -303,25 +304,12 @@ impl<T: Transport> BodyReader<T> {
         self.stream
             .set_read_timeout(self.limits.read_timeout)
             .map_err(BodyError::Io)?;
-        let mut chunk = vec![0u8; READ_CHUNK];
-        loop {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(BodyError::Incomplete),
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(BodyError::TimedOut);
-                }
-                Err(e) => return Err(BodyError::Io(e)),
-            }
+        match read_more(&mut self.stream, &mut self.buf) {
+            Ok(0) => Err(BodyError::Incomplete),
+            Ok(_) => Ok(()),
+            Err(ReadError::TimedOut) => Err(BodyError::TimedOut),
+            Err(ReadError::Io(e)) => Err(BodyError::Io(e)),
+            Err(other) => Err(BodyError::Io(io::Error::other(other.to_string()))),
         }
     }
 

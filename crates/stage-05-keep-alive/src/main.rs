@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use stage_02::{Limits, listen};
+use stage_02::Limits;
 use stage_03::SystemClock;
-use stage_04::cli::{AppArgs, load, stop_on_signals};
-use stage_04::server::log_to_stderr;
+use stage_04::cli::{AppArgs, run};
 use stage_05::{Server, ServerConfig};
 
 /// Serve a Python WSGI application with HTTP/1.1 keep-alive.
@@ -64,30 +63,7 @@ fn main() -> ExitCode {
         header_timeout,
         ..ServerConfig::default()
     };
-    let (app, spec) = match load(&cli.app) {
-        Ok(loaded) => loaded,
-        Err(failure) => {
-            eprintln!("stage-05: {}", failure.message);
-            return ExitCode::from(failure.exit_code);
-        }
-    };
-    let listener = match listen("stage-05", &cli.app.bind) {
-        Ok(listener) => listener,
-        Err(message) => {
-            eprintln!("stage-05: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!("stage-05: serving {spec}");
-    let server = Server::new(listener, app, Arc::new(SystemClock), config);
-    let signals = server
-        .local_addr()
-        .and_then(|addr| stop_on_signals("stage-05", server.stop_flag(), addr));
-    if let Err(e) = signals {
-        eprintln!("stage-05: cannot install signal handlers: {e}");
-        return ExitCode::FAILURE;
-    }
-    server.serve(log_to_stderr);
-    eprintln!("stage-05: stopped");
-    ExitCode::SUCCESS
+    run("stage-05", &cli.app, |listener, app| {
+        Server::new(listener, app, Arc::new(SystemClock), config)
+    })
 }

@@ -3,20 +3,19 @@
 //! both sides want to.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use stage_02::{BodyFraming, Limits, ReadError, Request, Version, read_head};
-use stage_03::{Clock, ResponseWriter, lingering_close};
-use stage_04::environ::{ConnectionInfo, build_environ};
+use stage_03::{Clock, lingering_close};
+use stage_04::environ::ConnectionInfo;
 use stage_04::log::AccessEntry;
-use stage_04::python::traceback_text;
-use stage_04::respond::{Writer, abort_on_close};
-use stage_04::server::{accept_loop, access_entry, refuse};
-use stage_04::{AfterResponse, Outcome, Responder, run_app};
+use stage_04::respond::abort_on_close;
+use stage_04::server::{Core, Serve, access_entry, refuse};
+use stage_04::{AfterResponse, Outcome, Responder};
 
 use crate::body::{BodyLimits, BodyReader, Continue};
 use crate::chunked::ChunkLimits;
@@ -63,11 +62,8 @@ impl Default for ServerConfig {
 
 /// A keep-alive WSGI server.
 pub struct Server {
-    listener: TcpListener,
-    app: Py<PyAny>,
-    writer: Writer,
+    core: Core,
     config: ServerConfig,
-    stopping: Arc<AtomicBool>,
 }
 
 /// What came of waiting for the next request on a connection.
@@ -87,31 +83,14 @@ impl Server {
         clock: Arc<dyn Clock + Send + Sync>,
         config: ServerConfig,
     ) -> Server {
-        let writer = ResponseWriter::with_clock(clock, &config.server_name);
-        Server {
-            listener,
-            app,
-            writer,
-            config,
-            stopping: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// The flag that stops the server after the request in flight.
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stopping)
-    }
-
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        let core = Core::new(listener, app, clock, &config.server_name);
+        Server { core, config }
     }
 
     /// Serves connections one at a time until the stop flag is set.
     pub fn serve(&self, mut log: impl FnMut(&AccessEntry, &Outcome)) {
-        accept_loop("stage-05", &self.listener, &self.stopping, |stream| {
-            self.serve_connection(stream, &mut log)
-        });
+        self.core
+            .accept_loop("stage-05", |stream| self.serve_connection(stream, &mut log));
     }
 
     // ANCHOR: serve_connection
@@ -135,7 +114,7 @@ impl Server {
                 Next::Request(request) => request,
                 Next::Close => return,
                 Next::Refuse(code, message) => {
-                    let outcome = refuse(&self.writer, &stream, code, &message);
+                    let outcome = refuse(&self.core.writer, &stream, code, &message);
                     log(&access_entry(&conn, None, &outcome), &outcome);
                     lingering_close(&stream, self.config.linger);
                     return;
@@ -152,7 +131,7 @@ impl Server {
             }
             // A stopping server serves no further request on this
             // connection, even if the response promised to keep it open.
-            if !outcome.reusable || self.stopping.load(Ordering::SeqCst) {
+            if !outcome.reusable || self.core.is_stopping() {
                 lingering_close(&stream, self.config.linger);
                 return;
             }
@@ -197,7 +176,7 @@ impl Server {
         let expect = expectation(request);
         if expect == Expectation::Unsupported {
             return refuse(
-                &self.writer,
+                &self.core.writer,
                 stream,
                 417,
                 "only the 100-continue expectation is supported\n",
@@ -206,13 +185,13 @@ impl Server {
         let (Ok(body_stream), Ok(response_stream)) = (stream.try_clone(), stream.try_clone())
         else {
             return refuse(
-                &self.writer,
+                &self.core.writer,
                 stream,
                 503,
                 "the server is out of file descriptors\n",
             );
         };
-        let keep_open = keep_alive_requested(request) && !self.stopping.load(Ordering::SeqCst);
+        let keep_open = keep_alive_requested(request) && !self.core.is_stopping();
         let after = match (keep_open, request.version) {
             (false, _) => AfterResponse::Close,
             (true, Version::Http11) => AfterResponse::KeepOpen {
@@ -248,25 +227,11 @@ impl Server {
             started,
         });
 
+        let responder = Responder::new(sink, self.core.writer.clone(), &request.method, after);
         let mut outcome = Python::attach(|py| {
-            let responder = Responder::new(sink, self.writer.clone(), &request.method, after);
-            let prepared = Bound::new(py, StreamInput::new(Arc::clone(&body)))
-                .and_then(|input| build_environ(py, request, input.into_any(), conn))
-                .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
-            match prepared {
-                Ok((environ, responder)) => {
-                    let outcome = run_app(py, self.app.bind(py), environ, &responder);
-                    if let Ok(mut responder) = responder.try_borrow_mut() {
-                        responder.release();
-                    }
-                    outcome
-                }
-                Err(error) => {
-                    let mut outcome = refuse(&self.writer, stream, 500, "Internal Server Error\n");
-                    outcome.error = Some(traceback_text(py, &error));
-                    outcome
-                }
-            }
+            let input = Bound::new(py, StreamInput::new(Arc::clone(&body))).map(Bound::into_any);
+            self.core
+                .call_app(py, stream, request, conn, input, responder)
         });
 
         // The next request starts where this body ends: read what the app
@@ -281,6 +246,16 @@ impl Server {
         outcome
     }
     // ANCHOR_END: exchange
+}
+
+impl Serve for Server {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn serve(&self, log: impl FnMut(&AccessEntry, &Outcome)) {
+        Server::serve(self, log);
+    }
 }
 
 /// The client's socket, as the responder's output; notes when the first

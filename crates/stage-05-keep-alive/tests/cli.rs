@@ -26,43 +26,7 @@ fn start(args: &[&str]) -> ServerProcess {
 #[test]
 fn serves_flask_over_one_persistent_connection_to_http_client() {
     let server = start(&["flask_app:app"]);
-    let script = r#"
-import http.client, json, sys
-host, port = sys.argv[1].rsplit(":", 1)
-conn = http.client.HTTPConnection(host, int(port), timeout=10)
-sockets = set()
-for path in ["/", "/new", "/echo/caf%C3%A9"]:
-    conn.request("GET", path)
-    response = conn.getresponse()
-    body = response.read()
-    assert response.status == 200, (path, response.status)
-    sockets.add(id(conn.sock))
-conn.request("POST", "/api/items", body=json.dumps({"n": 1}), headers={"Content-Type": "application/json"})
-response = conn.getresponse()
-assert response.status == 201 and json.loads(response.read())["created"] == {"n": 1}
-sockets.add(id(conn.sock))
-assert len(sockets) == 1, "http.client had to reconnect"
-# A chunked upload: http.client sends an iterable body of unknown length chunked.
-conn.request("POST", "/form", body=iter([b"name=Ada", b"+Lovelace"]),
-             headers={"Content-Type": "application/x-www-form-urlencoded"})
-response = conn.getresponse()
-assert response.read() == b"Hello, Ada Lovelace (1 fields)\n", "chunked form"
-print("ok")
-"#;
-    let output = Command::new("python3")
-        .args(["-c", script, &server.addr.to_string()])
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "{said}\nserver:\n{}",
-        server.stderr()
-    );
+    server.check_with_python("check_keep_alive.py");
 }
 
 #[test]
