@@ -63,6 +63,7 @@ impl RawResponse {
 // ANCHOR: split_response
 /// Splits the bytes of a whole response at its empty line.
 pub fn split_response(bytes: &[u8]) -> Result<RawResponse, ResponseError> {
+    // ANCHOR: ex-01.3-split-response
     let head_end = find(bytes, b"\r\n\r\n").ok_or(ResponseError::Incomplete)?;
     let head = latin1(&bytes[..head_end]);
     let body = bytes[head_end + 4..].to_vec();
@@ -91,6 +92,7 @@ pub fn split_response(bytes: &[u8]) -> Result<RawResponse, ResponseError> {
         headers,
         body,
     })
+    // ANCHOR_END: ex-01.3-split-response
 }
 // ANCHOR_END: split_response
 
@@ -164,3 +166,17 @@ mod tests {
         ));
     }
 }
+
+/* workshop exercise
+id: 01.3-split-response
+title: Split a response into status line, headers and body
+kind: implement
+book: ch01-http-is-text.html#the-response-mirrors-the-request
+tests: splits_a_simple_response keeps_non_ascii_header_bytes_as_latin1 an_empty_reason_phrase_is_allowed refuses_what_is_not_a_response
+hint: The head ends at the first \r\n\r\n (the helper `find` finds it); no such sequence means Incomplete.
+hint: Decode the head with `latin1`, split it on \r\n; the first line goes to `parse_status_line`.
+hint: Each header line splits at its first ':'; trim spaces and tabs around the value.
+starter:
+    let _ = (bytes, find, latin1, parse_status_line);
+    todo!("exercise 01.3: find the empty line, parse the status line and the headers")
+*/

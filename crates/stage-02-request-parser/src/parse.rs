@@ -100,7 +100,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
 /// and `value.chars().map(|c| c as u8)` gives the bytes back. UTF-8 would
 /// fail on `caf\xe9`, or turn it into `caf\u{fffd}` and lose the byte.
 pub fn latin1(bytes: &[u8]) -> String {
+    // ANCHOR: ex-02.2-latin1
     bytes.iter().map(|&b| char::from(b)).collect()
+    // ANCHOR_END: ex-02.2-latin1
 }
 // ANCHOR_END: latin1
 
@@ -195,10 +197,12 @@ fn third_word(line: &[u8]) -> Option<&[u8]> {
 /// recipient accept one, but a front proxy that does not would see the
 /// request differently from us; refusing is the safe side.
 fn reject_bare_line_feeds(head: &[u8]) -> Result<(), ParseError> {
+    // ANCHOR: ex-02.4-bare-lf
     let bare = head
         .iter()
         .enumerate()
         .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'));
+    // ANCHOR_END: ex-02.4-bare-lf
     if bare {
         Err(ParseError::BareLineFeed)
     } else {
@@ -252,7 +256,9 @@ fn check_framing(
     match (transfer_encodings.as_slice(), content_length) {
         ([], None) => Ok(BodyFraming::Empty),
         ([], Some(length)) => Ok(BodyFraming::Length(length)),
+        // ANCHOR: ex-02.5-both-framings
         (_, Some(_)) => Err(ParseError::ContentLengthWithTransferEncoding),
+        // ANCHOR_END: ex-02.5-both-framings
         (_, None) if version == Version::Http10 => Err(ParseError::TransferEncodingInHttp10),
         ([coding], None) => match coding.trim() {
             c if c.eq_ignore_ascii_case("chunked") => Ok(BodyFraming::Chunked),
@@ -277,6 +283,7 @@ fn check_framing(
 /// `1*DIGIT` as a u64: no sign, no space, no hex, and no overflow.
 /// (`str::parse::<u64>` would accept a leading `+`.)
 pub fn parse_decimal(text: &str) -> Option<u64> {
+    // ANCHOR: ex-02.3-content-length
     if text.is_empty() {
         return None;
     }
@@ -284,6 +291,7 @@ pub fn parse_decimal(text: &str) -> Option<u64> {
         let digit = char::from(b).to_digit(10)?;
         n.checked_mul(10)?.checked_add(u64::from(digit))
     })
+    // ANCHOR_END: ex-02.3-content-length
 }
 // ANCHOR_END: framing
 
@@ -312,6 +320,50 @@ mod tests {
     }
 
     #[test]
+    fn bare_line_feeds_are_refused() {
+        for head in [
+            &b"GET / HTTP/1.1\nHost: x\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\n\r\n",
+            b"\nGET / HTTP/1.1\r\n\r\n",
+        ] {
+            assert_eq!(
+                reject_bare_line_feeds(head),
+                Err(ParseError::BareLineFeed),
+                "{head:?}"
+            );
+        }
+        assert_eq!(
+            reject_bare_line_feeds(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn both_framings_are_refused() {
+        let headers = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let both = headers(&[("Content-Length", "5"), ("Transfer-Encoding", "chunked")]);
+        assert_eq!(
+            check_framing(Version::Http11, &both),
+            Err(ParseError::ContentLengthWithTransferEncoding)
+        );
+        let reversed = headers(&[("Transfer-Encoding", "chunked"), ("content-length", "0")]);
+        assert_eq!(
+            check_framing(Version::Http11, &reversed),
+            Err(ParseError::ContentLengthWithTransferEncoding)
+        );
+        let chunked = headers(&[("Transfer-Encoding", "chunked")]);
+        assert_eq!(
+            check_framing(Version::Http11, &chunked),
+            Ok(BodyFraming::Chunked)
+        );
+    }
+
+    #[test]
     fn latin1_round_trips_every_byte() {
         let all: Vec<u8> = (0..=255).collect();
         let text = latin1(&all);
@@ -319,3 +371,51 @@ mod tests {
         assert_eq!(text.chars().map(|c| c as u8).collect::<Vec<_>>(), all);
     }
 }
+
+/* workshop exercise
+id: 02.2-latin1
+title: Decode header bytes without losing any
+kind: fix the bug
+book: ch02-parsing-requests.html#latin-1-and-why-not-utf-8
+tests: latin1_round_trips_every_byte latin1_values_keep_every_byte
+hint: Try the value b"caf\xe9": what does UTF-8 decoding do with the byte 0xE9 on its own?
+hint: ISO-8859-1 maps byte N to the character U+00NN; `char::from(u8)` does exactly that.
+starter:
+    String::from_utf8_lossy(bytes).into_owned()
+*/
+
+/* workshop exercise
+id: 02.3-content-length
+title: Read a Content-Length strictly
+kind: fix the bug
+book: ch02-parsing-requests.html#where-does-the-body-end
+tests: decimal_is_strict equal_content_lengths_are_one_length
+hint: `str::parse::<u64>` accepts a leading `+`, and `trim` forgives spaces: neither is allowed by 1*DIGIT.
+hint: Fold over the bytes, each one a digit, with checked_mul and checked_add so that an overflow gives None.
+starter:
+    text.trim().parse::<u64>().ok()
+*/
+
+/* workshop exercise
+id: 02.4-bare-lf
+title: Refuse line endings without CR
+kind: fix the bug
+book: ch02-parsing-requests.html#leniencies-a-server-refuses
+tests: bare_line_feeds_are_refused
+hint: This version only notices two LFs in a row. A bare LF can end any line: the request line, a header line.
+hint: An LF is bare when it is the first byte, or the byte before it is not CR.
+starter:
+    let bare = head.windows(2).any(|pair| pair == b"\n\n");
+*/
+
+/* workshop exercise
+id: 02.5-both-framings
+title: Refuse Content-Length together with Transfer-Encoding
+kind: fix the bug
+book: ch02-parsing-requests.html#where-does-the-body-end
+tests: both_framings_are_refused
+hint: Letting Content-Length win looks reasonable, and it is how request smuggling starts: a proxy in front may let Transfer-Encoding win.
+hint: RFC 9112, section 6.1: a server may reject such a request; when two parties can disagree on where a body ends, refuse.
+starter:
+        (_, Some(length)) => Ok(BodyFraming::Length(length)),
+*/

@@ -83,7 +83,9 @@ impl Request {
 /// percent-decoded here, because decoding first would turn `%3F` into a `?`
 /// and move the split.
 pub fn split_target(target: &str) -> (&str, &str) {
+    // ANCHOR: ex-02.1-split-target
     target.split_once('?').unwrap_or((target, ""))
+    // ANCHOR_END: ex-02.1-split-target
 }
 // ANCHOR_END: split_target
 
@@ -100,3 +102,16 @@ mod tests {
         assert_eq!(split_target("*"), ("*", ""));
     }
 }
+
+/* workshop exercise
+id: 02.1-split-target
+title: Split the target into path and query
+kind: implement
+book: ch02-parsing-requests.html#path-and-query
+tests: splits_at_the_first_question_mark_only
+hint: Only the first `?` separates path from query: `/a?b?c` has the query `b?c`.
+hint: `str::split_once` splits at the first occurrence; no `?` means the whole target is the path.
+starter:
+    let _ = target;
+    todo!("exercise 02.1: split the target at its first '?'")
+*/

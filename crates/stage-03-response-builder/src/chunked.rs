@@ -15,9 +15,11 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 /// Empty data appends nothing. This is not a detail: an empty chunk is
 /// `0\r\n\r\n`, the last chunk, and would end the body early.
 pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    // ANCHOR: ex-03.4-empty-chunk
     if data.is_empty() {
         return;
     }
+    // ANCHOR_END: ex-03.4-empty-chunk
     out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
@@ -39,3 +41,15 @@ mod tests {
         assert_eq!(out, expected);
     }
 }
+
+/* workshop exercise
+id: 03.4-empty-chunk
+title: An empty piece of body is not an empty chunk
+kind: fix the bug
+book: ch03-building-responses.html#the-receiver-must-know-where-the-body-ends
+tests: chunks_carry_their_size_in_hex
+hint: What does this function write for empty data? Read it as the client would: what does a chunk of size 0 mean?
+hint: A Python generator may yield b"" halfway through a body; that must write nothing at all.
+starter:
+    // Every piece becomes a chunk.
+*/

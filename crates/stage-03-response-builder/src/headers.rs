@@ -62,10 +62,12 @@ impl std::error::Error for ResponseError {}
 /// Whether `name` is a token: one or more of the visible ASCII characters
 /// that are not delimiters (RFC 9110, section 5.6.2).
 pub fn is_token(name: &str) -> bool {
+    // ANCHOR: ex-03.1-token
     !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    // ANCHOR_END: ex-03.1-token
 }
 // ANCHOR_END: token
 
@@ -80,12 +82,14 @@ pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     if !is_token(name) {
         return Err(ResponseError::BadHeaderName(name.to_string()));
     }
+    // ANCHOR: ex-03.2-header-injection
     if value.chars().any(|c| c != '\t' && c.is_control()) {
         return Err(ResponseError::BadHeaderValue {
             name: name.to_string(),
             value: value.to_string(),
         });
     }
+    // ANCHOR_END: ex-03.2-header-injection
     if value.chars().any(|c| u32::from(c) > 0xff) {
         return Err(ResponseError::NotLatin1 {
             name: name.to_string(),
@@ -145,3 +149,30 @@ mod tests {
         assert_eq!(out, b"caf\xe9");
     }
 }
+
+/* workshop exercise
+id: 03.1-token
+title: What may be a header name
+kind: implement
+book: ch03-building-responses.html#header-injection
+tests: tokens
+hint: A token is one or more characters, each a letter, a digit, or one of !#$%&'*+-.^_`|~ (RFC 9110, section 5.6.2).
+hint: Spaces, colons, slashes, brackets and anything outside ASCII are not token characters.
+starter:
+    let _ = name;
+    todo!("exercise 03.1: is every byte of the name a token character?")
+*/
+
+/* workshop exercise
+id: 03.2-header-injection
+title: Refuse header values that would inject headers
+kind: fix the bug
+book: ch03-building-responses.html#header-injection
+tests: header_injection_is_refused
+hint: This version looks for "\r\n" together. Many clients end a line at a lone \n too, and NUL confuses C parsers.
+hint: Refuse any control character in a value except tab: `char::is_control` knows them all.
+starter:
+    if value.contains("\r\n") {
+        return Err(ResponseError::BadHeaderValue { name: name.to_string(), value: value.to_string() });
+    }
+*/

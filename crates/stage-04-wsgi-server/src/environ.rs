@@ -69,6 +69,7 @@ pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(String, S
 /// (nginx and gunicorn drop them too). Content-Type and Content-Length
 /// have their own keys.
 fn http_key(name: &str) -> Option<String> {
+    // ANCHOR: ex-04.2-header-keys
     if name.contains('_')
         || name.eq_ignore_ascii_case("content-type")
         || name.eq_ignore_ascii_case("content-length")
@@ -79,6 +80,7 @@ fn http_key(name: &str) -> Option<String> {
         "HTTP_{}",
         name.to_ascii_uppercase().replace('-', "_")
     ))
+    // ANCHOR_END: ex-04.2-header-keys
 }
 
 /// All values of a header joined into one, as CGI has one key per name:
@@ -89,11 +91,13 @@ fn joined(request: &Request, name: &str) -> Option<String> {
     if values.is_empty() {
         return None;
     }
+    // ANCHOR: ex-04.3-repeated-headers
     let separator = if name.eq_ignore_ascii_case("cookie") {
         "; "
     } else {
         ", "
     };
+    // ANCHOR_END: ex-04.3-repeated-headers
     Some(values.join(separator))
 }
 // ANCHOR_END: cgi_variables
@@ -119,6 +123,7 @@ fn origin_path(path: &str) -> &str {
 /// Decodes `%XX` escapes into bytes. A `%` not followed by two hex digits
 /// is kept as it is, as most servers do, rather than refusing the request.
 pub fn percent_decode(text: &str) -> Vec<u8> {
+    // ANCHOR: ex-04.1-percent-decode
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -141,6 +146,7 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+    // ANCHOR_END: ex-04.1-percent-decode
 }
 // ANCHOR_END: percent_decode
 
@@ -207,6 +213,25 @@ mod tests {
     }
 
     #[test]
+    fn repeated_headers_share_one_key() {
+        let bytes = b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nCookie: s=1\r\naccept: b\r\nCookie: t=2\r\n\r\n";
+        let Ok(stage_02::Parsed::Complete { request, .. }) =
+            stage_02::parse_request(bytes, &stage_02::Limits::default())
+        else {
+            panic!("the request parses");
+        };
+        let conn = ConnectionInfo {
+            local: ([127, 0, 0, 1], 8000).into(),
+            peer: ([127, 0, 0, 1], 5000).into(),
+        };
+        let vars = cgi_variables(&request, &conn);
+        let get = |key: &str| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        assert_eq!(get("HTTP_ACCEPT"), Some("a, b"));
+        assert_eq!(get("HTTP_COOKIE"), Some("s=1; t=2"));
+        assert_eq!(vars.iter().filter(|(k, _)| k == "HTTP_COOKIE").count(), 1);
+    }
+
+    #[test]
     fn header_keys() {
         assert_eq!(
             http_key("X-Forwarded-For").as_deref(),
@@ -216,3 +241,43 @@ mod tests {
         assert_eq!(http_key("content-type"), None);
     }
 }
+
+/* workshop exercise
+id: 04.1-percent-decode
+title: Percent-decode the path
+kind: implement
+book: ch04-wsgi-server.html#from-bytes-to-environ
+tests: percent_decoding_keeps_what_is_not_an_escape
+hint: `%` followed by two hex digits is one byte: `%C3%A9` is the two bytes C3 A9. Decode into bytes, not chars.
+hint: A `%` that is not followed by two hex digits (`/100%`, `%zz`) stays as it is.
+starter:
+    let _ = text;
+    todo!("exercise 04.1: turn each %XX into its byte")
+*/
+
+/* workshop exercise
+id: 04.2-header-keys
+title: Header names as environ keys, without spoofing
+kind: fix the bug
+book: ch04-wsgi-server.html#from-bytes-to-environ
+tests: header_keys
+hint: Which two header names map to HTTP_X_FORWARDED_FOR? Could a client send one to overwrite what a proxy set?
+hint: Drop any header whose name contains `_`, as nginx and gunicorn do.
+starter:
+    if name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length") {
+        return None;
+    }
+    Some(format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")))
+*/
+
+/* workshop exercise
+id: 04.3-repeated-headers
+title: One environ key for repeated headers
+kind: fix the bug
+book: ch04-wsgi-server.html#from-bytes-to-environ
+tests: repeated_headers_share_one_key
+hint: HTTP lists are joined with ", " (RFC 9110, section 5.3). Is that true of every header?
+hint: Cookie pairs are separated by "; " (RFC 6265, section 5.4); a Cookie joined with ", " reads as one broken cookie.
+starter:
+    let separator = ", ";
+*/

@@ -271,9 +271,11 @@ impl Responder {
             match exc_info {
                 // Too late to change the response: re-raise the app's error
                 // so that it propagates, and the connection is aborted.
+                // ANCHOR: ex-04.6-exc-info
                 Some(info) if this.headers_sent() => {
                     return Err(PyErr::from_value(info.get_item(1)?));
                 }
+                // ANCHOR_END: ex-04.6-exc-info
                 Some(_) => {}
                 None if this.started.is_some() => {
                     return Err(PyRuntimeError::new_err(
@@ -284,7 +286,9 @@ impl Responder {
             }
         }
         let started = check_start(status, headers)?;
+        // ANCHOR: ex-04.4-defer-headers
         slf.borrow_mut().started = Some(started);
+        // ANCHOR_END: ex-04.4-defer-headers
         slf.getattr("write")
     }
     // ANCHOR_END: start_response
@@ -411,10 +415,12 @@ pub fn run_app(
         Err(error) => Some(error),
         Ok(body) => {
             let sent = send_result(py, &body, responder);
+            // ANCHOR: ex-04.5-close-always
             // close() is called whatever happened, exactly once: it is how
             // the app releases what it holds (files, database cursors).
             let closed = call_close(&body);
             sent.and(closed).err()
+            // ANCHOR_END: ex-04.5-close-always
         }
     };
     conclude(py, responder, error)
@@ -542,3 +548,45 @@ fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<u16> {
 pub fn abort_on_close(stream: &TcpStream) -> io::Result<()> {
     socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))
 }
+
+/* workshop exercise
+id: 04.4-defer-headers
+title: start_response records; it does not send
+kind: fix the bug
+book: ch04-wsgi-server.html#start_response-records-it-does-not-send
+tests: an_app_can_change_its_mind_before_the_first_chunk
+hint: After this version's start_response, can the app still replace "200 OK" with an error page? Look at what went on the wire.
+hint: PEP 3333: headers go out with the first non-empty piece of body, the first write(), or at the end of an empty body; send_body already does that.
+starter:
+        let mut this = slf.borrow_mut();
+        this.started = Some(started);
+        this.send_head(slf.py())?;
+        drop(this);
+*/
+
+/* workshop exercise
+id: 04.5-close-always
+title: close(), whatever happened
+kind: fix the bug
+book: ch04-wsgi-server.html#close-always
+tests: close_is_called_once_on_success_on_error_and_when_the_client_leaves
+hint: This version closes the result only when sending went well. What about a body that raised, or a client that left?
+hint: Call close() in every case, then report the first error of the two.
+starter:
+            match sent {
+                Ok(()) => call_close(&body).err(),
+                Err(error) => Some(error),
+            }
+*/
+
+/* workshop exercise
+id: 04.6-exc-info
+title: exc_info after the head went out
+kind: fix the bug
+book: ch04-wsgi-server.html#start_response-records-it-does-not-send
+tests: exc_info_after_the_head_re_raises
+hint: The status is already on the wire: the new status can never reach the client. What does PEP 3333 say start_response must do then?
+hint: Re-raise the app's exception, exc_info[1], so that it propagates and the server aborts the connection.
+starter:
+                Some(_) if this.headers_sent() => {}
+*/

@@ -257,3 +257,41 @@ fn a_body_longer_or_shorter_than_its_content_length_is_cut_and_aborted() {
         "exc_info after the head re-raises"
     );
 }
+
+#[test]
+fn an_app_can_change_its_mind_before_the_first_chunk() {
+    let app = serve("wire.py", true);
+    let response = String::from_utf8(exchange(app.addr, &get("/change-of-mind"))).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{response}"
+    );
+    assert!(
+        !response.contains("200 OK"),
+        "the first status must never reach the wire: {response}"
+    );
+    assert!(
+        response.ends_with("\r\n\r\nsorry, an error page instead\n"),
+        "{response}"
+    );
+}
+
+#[test]
+fn exc_info_after_the_head_re_raises() {
+    let app = serve("misbehaving.py", false);
+    let response =
+        String::from_utf8_lossy(&exchange(app.addr, &get("/late-exc-info"))).into_owned();
+    assert!(
+        response.ends_with("head and a first piece are out\n"),
+        "{response}"
+    );
+    assert!(!response.contains("never sent"), "{response}");
+    let (_, outcome) = app.next_outcome();
+    assert!(outcome.abort, "{outcome:?}");
+    assert!(
+        outcome
+            .error
+            .unwrap_or_default()
+            .contains("KeyError: 'too late'")
+    );
+}

@@ -320,6 +320,7 @@ impl<T: Transport> BodyReader<T> {
     /// the client still waits for a `100 Continue` and so may never send
     /// the body at all.
     pub fn drain(&mut self, max_drain: u64, deadline: Instant) -> bool {
+        // ANCHOR: ex-05.3-drain
         if self.failed || self.continue_unanswered() {
             return self.is_done() && !self.failed;
         }
@@ -334,6 +335,7 @@ impl<T: Transport> BodyReader<T> {
             }
         }
         true
+        // ANCHOR_END: ex-05.3-drain
     }
     // ANCHOR_END: drain
 
@@ -350,3 +352,17 @@ impl<T: Transport> BodyReader<T> {
         self.stream
     }
 }
+
+/* workshop exercise
+id: 05.3-drain
+title: Drain the body the app did not read
+kind: implement
+book: ch05-keep-alive.html#what-the-app-did-not-read
+tests: an_unread_body_is_drained_before_the_next_request a_body_too_large_to_drain_closes_the_connection
+hint: Keep calling self.read(READ_CHUNK) until self.is_done(), counting what you throw away.
+hint: Give up (return false, the connection will close) past max_drain bytes, after the deadline, or on any error.
+hint: A reader that failed, or a client still waiting for 100 Continue, cannot be drained: the body may never come.
+starter:
+        let _ = (max_drain, deadline, READ_CHUNK);
+        todo!("exercise 05.3: read and discard until the body's end, within the bounds")
+*/

@@ -222,9 +222,11 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
         None => (line, None),
     };
     let bad = || ChunkError::BadSize(String::from_utf8_lossy(line).into_owned());
+    // ANCHOR: ex-05.2-chunk-size
     if size.is_empty() || extensions.is_some_and(|e| e.iter().any(|&b| b == b'\r' || b == 0)) {
         return Err(bad());
     }
+    // ANCHOR_END: ex-05.2-chunk-size
     size.iter().try_fold(0u64, |n, &b| {
         let digit = char::from(b).to_digit(16).ok_or_else(bad)?;
         n.checked_mul(16)
@@ -351,3 +353,17 @@ mod tests {
         assert_eq!(decode(long_ext.as_bytes()), Err(ChunkError::LineTooLong));
     }
 }
+
+/* workshop exercise
+id: 05.2-chunk-size
+title: A chunk size is never empty
+kind: fix the bug
+book: ch05-keep-alive.html#request-bodies-streamed
+tests: refuses_what_a_lenient_decoder_would_guess_at
+hint: This version reads an empty size line as 0, as httparse's own chunk-size parser does. What does a size of 0 mean?
+hint: chunk-size is 1*HEXDIG: at least one hex digit (RFC 9112, section 7.1). Anything else is malformed: refuse it.
+starter:
+    if size.is_empty() {
+        return Ok(0);
+    }
+*/

@@ -241,7 +241,9 @@ impl Server {
             self.config.max_drain,
             Instant::now() + self.config.body_timeout,
         );
+        // ANCHOR: ex-05.4-carry-over
         *buf = body.take_leftover();
+        // ANCHOR_END: ex-05.4-carry-over
         outcome.reusable &= body_complete && !outcome.client_gone;
         outcome
     }
@@ -323,3 +325,16 @@ impl Read for Deadlines<'_> {
     }
 }
 // ANCHOR_END: deadlines
+
+/* workshop exercise
+id: 05.4-carry-over
+title: Keep the bytes of the next request
+kind: fix the bug
+book: ch05-keep-alive.html#the-connection-loop
+tests: a_pipelined_burst_is_answered_in_order a_pipelined_pair_is_pinned
+hint: A client may send its next request before reading the answer to this one. Where are those bytes when this body ends?
+hint: What the body reader received after the body is the start of the next request: it goes back into `buf`.
+starter:
+        body.take_leftover();
+        buf.clear();
+*/
