@@ -1,0 +1,121 @@
+//! Showing a learner how the bytes they produced differ from the expected
+//! ones: both with CR and LF visible, and the first differing byte marked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+// ANCHOR: byte_diff
+/// Expected and actual renderings, line by line from the first line that
+/// differs, with a caret under the first differing character.
+pub fn byte_diff(expected: &str, actual: &str) -> String {
+    let position = expected
+        .chars()
+        .zip(actual.chars())
+        .take_while(|(e, a)| e == a)
+        .count();
+    if position == expected.chars().count() && position == actual.chars().count() {
+        return "the two are identical\n".to_string();
+    }
+    // The line holding the first difference, and the column within it.
+    let before: String = expected.chars().take(position).collect();
+    let line_number = before.matches('\n').count();
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count();
+    let line = |text: &str| {
+        text.lines()
+            .nth(line_number)
+            .unwrap_or("(nothing)")
+            .to_string()
+    };
+    format!(
+        "first difference at byte {position} (line {}, column {}):\n  expected: {}\n  actual:   {}\n            {}^\n",
+        line_number + 1,
+        column + 1,
+        line(expected),
+        line(actual),
+        " ".repeat(column)
+    )
+}
+// ANCHOR_END: byte_diff
+
+/// The body of a snapshot file: everything after insta's `---` header.
+fn snapshot_body(text: &str) -> String {
+    let mut parts = text.splitn(3, "---\n");
+    let (_, _, body) = (parts.next(), parts.next(), parts.next());
+    body.unwrap_or(text).to_string()
+}
+
+/// For each `.snap.new` insta wrote under `dir` (a failed wire snapshot),
+/// the byte diff against its `.snap`; the `.snap.new` files are removed.
+pub fn snapshot_diffs(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    collect_new_snapshots(dir, &mut found);
+    found.sort();
+    found
+        .into_iter()
+        .filter_map(|new| {
+            let old = new.with_extension("");
+            let actual = snapshot_body(&fs::read_to_string(&new).ok()?);
+            let expected = snapshot_body(&fs::read_to_string(&old).unwrap_or_default());
+            let _ = fs::remove_file(&new);
+            Some((old, byte_diff(&expected, &actual)))
+        })
+        .collect()
+}
+
+fn collect_new_snapshots(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_new_snapshots(&path, out);
+        } else if path.to_string_lossy().ends_with(".snap.new") {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stage_01::visible;
+
+    #[test]
+    fn marks_the_first_differing_byte() {
+        let expected = visible(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let actual = visible(b"GET / HTTP/1.1\r\nHost: x\n\r\n");
+        let diff = byte_diff(&expected, &actual);
+        // `Host: x\` is the same in both; then `r` against `n`.
+        assert!(diff.contains("(line 2, column 9)"), "{diff}");
+        assert!(
+            diff.contains("  expected: Host: x\\r\\n\n  actual:   Host: x\\n\n"),
+            "{diff}"
+        );
+        let caret_line = diff.lines().last().unwrap();
+        assert_eq!(
+            caret_line.find('^'),
+            Some("  expected: ".len() + 8),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn says_when_there_is_no_difference() {
+        assert_eq!(byte_diff("a\\r\\n", "a\\r\\n"), "the two are identical\n");
+        assert!(byte_diff("abc", "ab").contains("column 3"));
+    }
+
+    #[test]
+    fn reads_the_body_after_the_insta_header() {
+        assert_eq!(
+            snapshot_body("---\nsource: a\nexpression: b\n---\nHTTP/1.1\n"),
+            "HTTP/1.1\n"
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! Writing `chapters/NN-slug/`: a copy of each stage crate in which every
+//! exercise region holds its starter, with the stage's own tests retargeted
+//! at it.
+//!
+//! The chapter crate keeps the stage's library name (`stage_01`), so the
+//! copied tests compile unchanged against the learner's code. Its tests and
+//! unit tests only exist with the `exercises` feature, which only the
+//! runner turns on: `cargo test --workspace` stays green while a learner's
+//! exercises are unsolved.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::exercise::{
+    Exercise, ExerciseError, exercises_in, region_text, replace_region, without_blocks,
+};
+
+/// A chapter of the workshop and the stage crate it is carved from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chapter {
+    /// 1 to 5.
+    pub number: u8,
+    /// `chapters/<slug>/`.
+    pub slug: &'static str,
+    /// The chapter's title, as in the book.
+    pub title: &'static str,
+    /// The reference crate, relative to the repository root.
+    pub stage_dir: &'static str,
+    /// The package name of the generated crate.
+    pub package: &'static str,
+}
+
+/// Every chapter, in order.
+pub const CHAPTERS: [Chapter; 5] = [
+    Chapter {
+        number: 1,
+        slug: "01-http-is-text",
+        title: "HTTP is just text",
+        stage_dir: "crates/stage-01-raw-client",
+        package: "ch01",
+    },
+    Chapter {
+        number: 2,
+        slug: "02-parsing-requests",
+        title: "Parsing requests",
+        stage_dir: "crates/stage-02-request-parser",
+        package: "ch02",
+    },
+    Chapter {
+        number: 3,
+        slug: "03-building-responses",
+        title: "Building responses",
+        stage_dir: "crates/stage-03-response-builder",
+        package: "ch03",
+    },
+    Chapter {
+        number: 4,
+        slug: "04-wsgi-server",
+        title: "A WSGI server",
+        stage_dir: "crates/stage-04-wsgi-server",
+        package: "ch04",
+    },
+    Chapter {
+        number: 5,
+        slug: "05-keep-alive",
+        title: "Keep-alive",
+        stage_dir: "crates/stage-05-keep-alive",
+        package: "ch05",
+    },
+];
+
+/// Test files that drive a stage's binary: a chapter crate has no binary.
+const BINARY_TESTS: [&str; 2] = ["tests/cli.rs", "tests/echo.rs"];
+
+impl Chapter {
+    /// The chapter whose number is `number`.
+    pub fn find(number: u8) -> Option<Chapter> {
+        CHAPTERS.iter().copied().find(|c| c.number == number)
+    }
+
+    /// `chapters/<slug>`, relative to the root.
+    pub fn dir(&self) -> PathBuf {
+        Path::new("chapters").join(self.slug)
+    }
+}
+
+/// Every exercise of the workshop, in chapter and id order.
+pub fn all_exercises(root: &Path) -> Result<Vec<Exercise>, ExerciseError> {
+    let mut all = Vec::new();
+    for chapter in CHAPTERS {
+        for file in source_files(root, chapter)? {
+            if file.starts_with("src/") {
+                let path = format!("{}/{file}", chapter.stage_dir);
+                let text = read(&root.join(&path))?;
+                all.extend(exercises_in(&path, &text)?);
+            }
+        }
+    }
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all)
+}
+
+/// Which exercises of a chapter hold their starter; the others hold the
+/// reference.
+pub type Starters<'a> = &'a dyn Fn(&Exercise) -> bool;
+
+/// Every generated file of `chapter`, path (relative to the root) and
+/// contents, with the regions chosen by `starter`.
+pub fn chapter_files(
+    root: &Path,
+    chapter: Chapter,
+    starter: Starters<'_>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>, ExerciseError> {
+    let mut files = BTreeMap::new();
+    let stage = root.join(chapter.stage_dir);
+    for file in source_files(root, chapter)? {
+        let source_path = format!("{}/{file}", chapter.stage_dir);
+        let target = chapter.dir().join(&file);
+        let bytes = fs::read(stage.join(&file))
+            .map_err(|e| ExerciseError(format!("{source_path}: {e}")))?;
+        if !file.ends_with(".rs") {
+            files.insert(target, bytes); // snapshots and included data, as they are
+            continue;
+        }
+        let mut text =
+            String::from_utf8(bytes).map_err(|e| ExerciseError(format!("{source_path}: {e}")))?;
+        for exercise in exercises_in(&source_path, &text)? {
+            if starter(&exercise) {
+                text = replace_region(&text, &exercise.anchor(), &exercise.starter)?;
+            }
+        }
+        let text = learner_copy(&source_path, &file, &text);
+        files.insert(
+            target,
+            rustfmt(&text)
+                .map_err(|e| ExerciseError(format!("{source_path}: {e}")))?
+                .into_bytes(),
+        );
+    }
+    let manifest = read(&stage.join("Cargo.toml"))?;
+    files.insert(
+        chapter.dir().join("Cargo.toml"),
+        chapter_manifest(chapter, &manifest).into_bytes(),
+    );
+    Ok(files)
+}
+
+/// The header and gates of a learner's copy of one source file.
+fn learner_copy(source_path: &str, file: &str, text: &str) -> String {
+    let header = format!(
+        "// Generated by `cargo run -p workshop -- generate` from {source_path}.\n\
+         // Solve the exercises here; to change an exercise itself, edit that file instead.\n"
+    );
+    let mut body =
+        without_blocks(text).replace("#[cfg(test)]", "#[cfg(all(test, feature = \"exercises\"))]");
+    if file == "src/lib.rs" {
+        // Starters leave parameters and helpers unused until solved.
+        body = format!("#![allow(unused, clippy::all)]\n{body}");
+    } else if file.starts_with("tests/") && !file.contains("/common/") {
+        body = format!("#![cfg(feature = \"exercises\")]\n{body}");
+    }
+    format!("{header}{body}")
+}
+
+/// The stage's manifest, as the chapter crate's: its own package name, the
+/// stage's library name, the `exercises` feature, no binary, no benches.
+fn chapter_manifest(chapter: Chapter, manifest: &str) -> String {
+    let lib_name = chapter
+        .stage_dir
+        .split('/')
+        .nth(1)
+        .unwrap_or_default()
+        .get(..8)
+        .unwrap_or_default()
+        .replace('-', "_");
+    let mut out = format!(
+        "# Generated by `cargo run -p workshop -- generate` from {}/Cargo.toml.\n\
+         # Change the stage crate instead; this file is regenerated.\n",
+        chapter.stage_dir
+    );
+    let mut skipping = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            skipping = line == "[[bench]]" || line == "[lints]";
+        }
+        if skipping {
+            continue;
+        }
+        if line.starts_with("name = ") && !out.contains("\nname = ") {
+            out.push_str(&format!("name = \"{}\"\n", chapter.package));
+        } else if line.starts_with("description = ") {
+            out.push_str(&format!(
+                "description = \"Workshop chapter {}: {}.\"\n",
+                chapter.number, chapter.title
+            ));
+            out.push_str("autobins = false\nautobenches = false\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let out = out.trim_end().to_string();
+    format!(
+        "{out}\n\n[lib]\nname = \"{lib_name}\"\npath = \"src/lib.rs\"\n\n\
+         [features]\n# The exercises' tests exist only with this feature, which the runner turns on.\nexercises = []\n"
+    )
+}
+
+/// The files of a stage crate a chapter copies: its library sources, its
+/// build script, and the tests that drive the library (with their
+/// snapshots and helpers), relative to the stage directory.
+pub fn source_files(root: &Path, chapter: Chapter) -> Result<Vec<String>, ExerciseError> {
+    let stage = root.join(chapter.stage_dir);
+    let mut files = Vec::new();
+    walk(&stage, &stage, &mut files)
+        .map_err(|e| ExerciseError(format!("{}: {e}", chapter.stage_dir)))?;
+    files.retain(|f| {
+        // Sources, and what they include (the demo app's Python).
+        let library = f.starts_with("src/") && f != "src/main.rs";
+        let tests = f.starts_with("tests/")
+            && (f.ends_with(".rs") || f.ends_with(".snap"))
+            && !BINARY_TESTS.contains(&f.as_str());
+        library || tests || f == "build.rs"
+    });
+    files.sort();
+    Ok(files)
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(base, &path, out)?;
+        } else if let Ok(relative) = path.strip_prefix(base) {
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String, ExerciseError> {
+    fs::read_to_string(path).map_err(|e| ExerciseError(format!("{}: {e}", path.display())))
+}
+
+/// Formats Rust source with rustfmt, so that generated files are stable
+/// and pass `cargo fmt --check`.
+fn rustfmt(text: &str) -> Result<String, String> {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run rustfmt: {e}"))?;
+    child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(text.as_bytes()))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|e| e.to_string())
+}
+
+/// The reference text of an exercise's region.
+pub fn reference_region(root: &Path, exercise: &Exercise) -> Result<String, ExerciseError> {
+    region_text(&read(&root.join(&exercise.file))?, &exercise.anchor())
+}
+
+/// Writes `files` under `root`, creating directories; returns how many
+/// files changed.
+pub fn write_files(root: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> std::io::Result<usize> {
+    let mut changed = 0;
+    for (path, contents) in files {
+        let path = root.join(path);
+        if fs::read(&path).ok().as_deref() == Some(contents.as_slice()) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, contents)?;
+        changed += 1;
+    }
+    Ok(changed)
+}

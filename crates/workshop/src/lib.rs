@@ -1,0 +1,21 @@
+//! # The workshop
+//!
+//! Exercises carved out of the stage crates, which stay the single source
+//! of truth: each exercise is a region of reference code fenced by two
+//! mdBook anchors (`ex-ID`), described by a block comment at the end of the
+//! same file (title, kind, hints, the tests that check it, the starter).
+//!
+//! - [`generate`] writes `chapters/NN-slug/`, a copy of each stage crate
+//!   whose regions hold their starters, with the stage's tests;
+//! - [`runner`] is what a learner uses: progress, the next exercise, hints,
+//!   checks with byte diffs, reset, catch-up, solutions;
+//! - [`verify`] proves, in CI, that every starter fails and every exercise
+//!   can be solved.
+
+pub mod diff;
+pub mod exercise;
+pub mod generate;
+pub mod progress;
+pub mod runner;
+pub mod tests_run;
+pub mod verify;

@@ -1,0 +1,99 @@
+//! `cargo run -p workshop [COMMAND]`: the learner's runner, and the
+//! generator and verifier the maintainers and CI use.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use workshop::generate::{CHAPTERS, chapter_files, write_files};
+use workshop::runner::Workshop;
+
+/// Exercises carved from the stages: make the failing tests pass.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Progress over all exercises, and what to do next (the default).
+    Status,
+    /// Check an exercise (the next one without ID).
+    Check {
+        /// An exercise id, like 01.2-request-bytes (or just 01.2).
+        id: Option<String>,
+    },
+    /// Re-check the next exercise whenever a chapter file is saved.
+    Watch,
+    /// Show one more hint for an exercise.
+    Hint {
+        /// The exercise id.
+        id: String,
+    },
+    /// Put an exercise's starter back.
+    Reset {
+        /// The exercise id.
+        id: String,
+    },
+    /// Swap a chapter's exercises for the reference code, to move on.
+    CatchUp {
+        /// The chapter number, like 03.
+        chapter: String,
+    },
+    /// Show the reference code of an exercise you have solved.
+    Solution {
+        /// The exercise id.
+        id: String,
+    },
+    /// Write chapters/ from the stage sources (maintainers).
+    Generate,
+    /// Prove every exercise fails on its starter and passes on the reference (CI).
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap_or(root);
+    let result = match Cli::parse().command.unwrap_or(Command::Status) {
+        Command::Generate => generate(&root),
+        Command::Verify => workshop::verify::verify(&root)
+            .map(|ok| ok.then_some(()).ok_or(String::new()))
+            .and_then(|r| r),
+        command => Workshop::open(&root).and_then(|mut workshop| match command {
+            Command::Status => {
+                workshop.status();
+                Ok(())
+            }
+            Command::Check { id } => workshop
+                .check(id.as_deref())
+                .and_then(|ok| if ok { Ok(()) } else { Err(String::new()) }),
+            Command::Watch => workshop.watch(),
+            Command::Hint { id } => workshop.hint(&id),
+            Command::Reset { id } => workshop.reset(&id),
+            Command::CatchUp { chapter } => workshop.catch_up(&chapter),
+            Command::Solution { id } => workshop.solution(&id),
+            Command::Generate | Command::Verify => unreachable!("handled above"),
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("workshop: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn generate(root: &std::path::Path) -> Result<(), String> {
+    let mut changed = 0;
+    for chapter in CHAPTERS {
+        let files = chapter_files(root, chapter, &|_| true).map_err(|e| e.to_string())?;
+        changed += write_files(root, &files).map_err(|e| e.to_string())?;
+    }
+    println!("chapters/ generated: {changed} files written");
+    Ok(())
+}
