@@ -243,10 +243,10 @@ impl Server {
             self.config.max_drain,
             Instant::now() + self.config.body_timeout,
         );
-        // ANCHOR: ex-05.4-carry-over
+        // ANCHOR: ex-05.3-carry-over
         body.take_leftover();
         buf.clear();
-        // ANCHOR_END: ex-05.4-carry-over
+        // ANCHOR_END: ex-05.3-carry-over
         outcome.reusable &= body_complete && !outcome.client_gone;
         outcome
     }

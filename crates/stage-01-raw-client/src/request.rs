@@ -37,7 +37,7 @@ id: 01.2-request-bytes
 title: Write the bytes of a request
 kind: implement
 book: ch01-http-is-text.html#the-smallest-complete-request
-tests: request_bytes_are_pinned fetches_a_response_that_arrives_one_byte_at_a_time
+tests: request_bytes_are_pinned
 hint: Start with the request line: the method, a space, the target, a space, HTTP/1.1, then \r\n.
 hint: Then Host (url.host_header()), User-Agent, Content-Length only when there is a body, Connection: close, each ending in \r\n.
 hint: An empty line (\r\n) ends the head; the body bytes follow it.

@@ -241,9 +241,9 @@ impl Server {
             self.config.max_drain,
             Instant::now() + self.config.body_timeout,
         );
-        // ANCHOR: ex-05.4-carry-over
+        // ANCHOR: ex-05.3-carry-over
         *buf = body.take_leftover();
-        // ANCHOR_END: ex-05.4-carry-over
+        // ANCHOR_END: ex-05.3-carry-over
         outcome.reusable &= body_complete && !outcome.client_gone;
         outcome
     }
@@ -327,7 +327,7 @@ impl Read for Deadlines<'_> {
 // ANCHOR_END: deadlines
 
 /* workshop exercise
-id: 05.4-carry-over
+id: 05.3-carry-over
 title: Keep the bytes of the next request
 kind: fix the bug
 book: ch05-keep-alive.html#the-connection-loop
