@@ -145,7 +145,34 @@ pub fn chapter_files(
         chapter.dir().join("Cargo.toml"),
         chapter_manifest(chapter, &manifest).into_bytes(),
     );
+    let exercises: Vec<Exercise> = all_exercises(root)?
+        .into_iter()
+        .filter(|e| e.chapter() == chapter.number)
+        .collect();
+    files.insert(
+        chapter.dir().join("EXERCISES.md"),
+        exercise_table(chapter, &exercises).into_bytes(),
+    );
     Ok(files)
+}
+
+/// The chapter's exercises as a Markdown table, which the book includes at
+/// the end of the chapter.
+fn exercise_table(chapter: Chapter, exercises: &[Exercise]) -> String {
+    let mut table =
+        String::from("| Exercise | Kind | File to edit | Check |\n| --- | --- | --- | --- |\n");
+    for exercise in exercises {
+        let file = exercise
+            .file
+            .split_once(chapter.stage_dir)
+            .map_or("", |(_, f)| f.trim_start_matches('/'));
+        let number = exercise.id.split('-').next().unwrap_or(&exercise.id);
+        table.push_str(&format!(
+            "| `{}`: {} | {} | `chapters/{}/{file}` | `cargo run -p workshop -- check {number}` |\n",
+            exercise.id, exercise.title, exercise.kind, chapter.slug
+        ));
+    }
+    table
 }
 
 /// The header and gates of a learner's copy of one source file.
