@@ -19,7 +19,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyConnectionError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
 use stage_02::parse::parse_decimal;
 use stage_03::chunked::{LAST_CHUNK, encode_chunk};
 use stage_03::headers::check_header;
@@ -414,21 +414,34 @@ pub fn run_app(
     let result = responder
         .getattr("start_response")
         .and_then(|start_response| app.call1((environ, start_response)));
-    let error = match result {
-        Err(error) => Some(error),
+    match result {
+        Err(error) => conclude(py, responder, Some(error)),
         Ok(body) => {
             let sent = send_result(py, &body, responder);
-            // ANCHOR: ex-04.5-close-always
-            match sent {
-                Ok(()) => call_close(&body).err(),
-                Err(error) => Some(error),
-            }
-            // ANCHOR_END: ex-04.5-close-always
+            finish(py, &body, responder, sent)
         }
-    };
-    conclude(py, responder, error)
+    }
 }
 // ANCHOR_END: run_app
+
+// ANCHOR: finish
+/// The end of a response, however it went: close the result, then turn
+/// what happened into an [`Outcome`].
+fn finish(
+    py: Python<'_>,
+    body: &Bound<'_, PyAny>,
+    responder: &Bound<'_, Responder>,
+    sent: PyResult<()>,
+) -> Outcome {
+    // ANCHOR: ex-04.5-close-always
+    match sent {
+        Ok(()) => call_close(&body).err(),
+        Err(error) => Some(error),
+    }
+    // ANCHOR_END: ex-04.5-close-always
+    conclude(py, responder, error)
+}
+// ANCHOR_END: finish
 
 // ANCHOR: send_result
 /// Iterates the app's result and sends each piece as it comes.
@@ -437,8 +450,20 @@ fn send_result(
     body: &Bound<'_, PyAny>,
     responder: &Bound<'_, Responder>,
 ) -> PyResult<()> {
-    // A one-item list's length is known before a byte is sent, so it can
-    // go out with a Content-Length (PEP 3333 suggests exactly this).
+    for piece in pieces_of(body, responder)? {
+        send_piece(py, &piece?, responder)?;
+    }
+    responder.try_borrow_mut()?.finish_body(py)
+}
+// ANCHOR_END: send_result
+
+/// An iterator over the app's result, noting first whether its length is
+/// already known: a one-item list's is, before a byte is sent, so it can
+/// go out with a Content-Length (PEP 3333 suggests exactly this).
+fn pieces_of<'py>(
+    body: &Bound<'py, PyAny>,
+    responder: &Bound<'py, Responder>,
+) -> PyResult<Bound<'py, PyIterator>> {
     if let Ok(list) = body.cast::<PyList>() {
         if let (1, Ok(only)) = (list.len(), list.get_item(0)) {
             if let Ok(bytes) = only.cast::<PyBytes>() {
@@ -446,23 +471,95 @@ fn send_result(
             }
         }
     }
-    for piece in body.try_iter()? {
-        let piece = piece?;
-        let bytes = piece.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "the application's body must yield bytes, not {}",
-                type_name(&piece)
-            ))
-        })?;
-        // Borrowed only while sending: the app's next() may call
-        // start_response or write, which need the responder too.
-        responder
-            .try_borrow_mut()?
-            .send_body(py, bytes.as_bytes())?;
-    }
-    responder.try_borrow_mut()?.finish_body(py)
+    body.try_iter()
 }
-// ANCHOR_END: send_result
+
+/// Sends one piece of the app's result, which must be bytes.
+fn send_piece(
+    py: Python<'_>,
+    piece: &Bound<'_, PyAny>,
+    responder: &Bound<'_, Responder>,
+) -> PyResult<()> {
+    let bytes = piece.cast::<PyBytes>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "the application's body must yield bytes, not {}",
+            type_name(piece)
+        ))
+    })?;
+    // Borrowed only while sending: the app's next() may call
+    // start_response or write, which need the responder too.
+    responder.try_borrow_mut()?.send_body(py, bytes.as_bytes())
+}
+
+// ANCHOR: in_progress
+/// A response sent one piece at a time, for a server that serves many
+/// connections on one thread (chapter 6): between two pieces it can write
+/// to the socket, serve others, and stop pulling from a generator while the
+/// client is not reading.
+pub struct InProgress {
+    body: Py<PyAny>,
+    pieces: Py<PyIterator>,
+}
+
+/// Where a response stands after a step.
+pub enum Step {
+    /// More body may follow.
+    More(InProgress),
+    /// The response is over.
+    Done(Outcome),
+}
+
+/// Calls the application; its body is then sent by [`InProgress::step`].
+pub fn begin(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    responder: &Bound<'_, Responder>,
+) -> Step {
+    let result = responder
+        .getattr("start_response")
+        .and_then(|start_response| app.call1((environ, start_response)));
+    let body = match result {
+        Ok(body) => body,
+        Err(error) => return Step::Done(conclude(py, responder, Some(error))),
+    };
+    match pieces_of(&body, responder) {
+        Ok(pieces) => Step::More(InProgress {
+            body: body.unbind(),
+            pieces: pieces.unbind(),
+        }),
+        Err(error) => Step::Done(finish(py, &body, responder, Err(error))),
+    }
+}
+
+impl InProgress {
+    /// Sends the next piece of the body, or finishes the response.
+    pub fn step(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Step {
+        let body = self.body.bind(py).clone();
+        let sent = match self.pieces.bind(py).clone().next() {
+            None => responder
+                .try_borrow_mut()
+                .map_err(PyErr::from)
+                .and_then(|mut r| r.finish_body(py)),
+            Some(Err(error)) => Err(error),
+            Some(Ok(piece)) => match send_piece(py, &piece, responder) {
+                Ok(()) => return Step::More(self),
+                Err(error) => Err(error),
+            },
+        };
+        Step::Done(finish(py, &body, responder, sent))
+    }
+
+    /// The client went away mid-response: close the result all the same.
+    pub fn abandon(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Outcome {
+        if let Ok(mut responder) = responder.try_borrow_mut() {
+            responder.client_gone = true;
+        }
+        let gone = PyConnectionError::new_err("the client went away");
+        finish(py, self.body.bind(py), responder, Err(gone))
+    }
+}
+// ANCHOR_END: in_progress
 
 fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
     // getattr_opt asks "is there a close?" without raising and catching an

@@ -29,5 +29,7 @@ pub mod respond;
 pub mod server;
 
 pub use app::{AppSpec, LoadError, load_app};
-pub use respond::{AfterResponse, Outcome, RequestError, Responder, run_app};
+pub use respond::{
+    AfterResponse, InProgress, Outcome, RequestError, Responder, Step, begin, run_app,
+};
 pub use server::{Server, ServerConfig};
