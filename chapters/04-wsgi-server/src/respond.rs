@@ -434,10 +434,11 @@ fn finish(
     sent: PyResult<()>,
 ) -> Outcome {
     // ANCHOR: ex-04.5-close-always
-    match sent {
-        Ok(()) => call_close(&body).err(),
+    // Close the result once it has been sent.
+    let error = match sent {
+        Ok(()) => call_close(body).err(),
         Err(error) => Some(error),
-    }
+    };
     // ANCHOR_END: ex-04.5-close-always
     conclude(py, responder, error)
 }

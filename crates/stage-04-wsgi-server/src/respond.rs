@@ -670,10 +670,11 @@ tests: close_is_called_once_on_success_on_error_and_when_the_client_leaves
 hint: This version closes the result only when sending went well. What about a body that raised, or a client that left?
 hint: Call close() in every case, then report the first error of the two.
 starter:
-            match sent {
-                Ok(()) => call_close(&body).err(),
-                Err(error) => Some(error),
-            }
+    // Close the result once it has been sent.
+    let error = match sent {
+        Ok(()) => call_close(body).err(),
+        Err(error) => Some(error),
+    };
 */
 
 /* workshop exercise
