@@ -1,0 +1,224 @@
+//! One client connection in the event loop: its buffers, and where it
+//! stands in the life of a request.
+//!
+//! Nothing here blocks. Bytes go into `input` when the socket has some;
+//! the request is parsed from `input` as far as it goes (stage-02's parser,
+//! stage-05's chunked decoder); the response collects in `output` and goes
+//! out when the socket can take it.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use pyo3::prelude::*;
+use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
+use stage_04::environ::ConnectionInfo;
+use stage_04::{InProgress, Responder};
+use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
+
+/// Bytes read from a socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Where a connection stands.
+pub enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// The head is in; the body is arriving.
+    Body {
+        /// The request head.
+        request: Request,
+        /// The body so far.
+        body: Vec<u8>,
+        /// How the rest is framed.
+        remaining: Remaining,
+        /// The client's `Expect` has been answered (or there was none).
+        expectation_handled: bool,
+    },
+    /// The app has been called; its response is being produced and sent.
+    Responding {
+        /// The request being answered.
+        request: Request,
+        /// The object behind start_response and write.
+        responder: Py<Responder>,
+        /// The rest of the app's body, when it has more to give.
+        progress: Option<InProgress>,
+        /// Whether the connection may carry another request after this one.
+        keep_open: bool,
+    },
+    /// Sending what is left, then closing: gracefully, or with a reset.
+    Closing {
+        /// Close with a reset (the response was cut short).
+        abort: bool,
+        /// The write side is already shut down; waiting for the client.
+        shut: bool,
+    },
+}
+
+/// What is left of a body.
+pub enum Remaining {
+    /// This many bytes of a Content-Length body.
+    Length(u64),
+    /// A chunked body, decoded as it arrives.
+    Chunked(Box<ChunkedDecoder>),
+}
+
+/// What the parser made of the input so far.
+pub enum Progress {
+    /// Nothing more can be done until more bytes arrive.
+    Waiting,
+    /// A request is complete, head and body.
+    Complete(Request, Vec<u8>),
+    /// The request is refused with this status and message.
+    Refuse(u16, String),
+}
+
+/// One client connection.
+pub struct Connection {
+    /// The socket, non-blocking.
+    pub stream: TcpStream,
+    /// Its two addresses.
+    pub info: ConnectionInfo,
+    /// Bytes received and not yet used.
+    pub input: Vec<u8>,
+    /// The response bytes waiting to go out, shared with the responder.
+    pub output: Arc<Mutex<Vec<u8>>>,
+    /// Where the connection stands.
+    pub phase: Phase,
+    /// When the current wait (for a head, a body, the client to read or
+    /// to close) gives up.
+    pub deadline: Instant,
+    /// The client has closed its side: no more input will come.
+    pub peer_closed: bool,
+    /// The first byte of the current head arrived (the header timeout runs).
+    pub head_started: bool,
+}
+
+impl Connection {
+    /// A new connection, waiting for its first request until `deadline`.
+    pub fn new(stream: TcpStream, info: ConnectionInfo, deadline: Instant) -> Connection {
+        Connection {
+            stream,
+            info,
+            input: Vec::new(),
+            output: Arc::new(Mutex::new(Vec::new())),
+            phase: Phase::Head,
+            deadline,
+            peer_closed: false,
+            head_started: false,
+        }
+    }
+
+    /// The output buffer.
+    pub fn output(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.output.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many response bytes wait to go out.
+    pub fn pending_output(&self) -> usize {
+        self.output().len()
+    }
+
+    // ANCHOR: read_available
+    /// Reads what the socket has, up to `cap` bytes buffered: a client
+    /// cannot make the server hold more than that of its input. Returns
+    /// false when the connection is broken.
+    pub fn read_available(&mut self, cap: usize) -> bool {
+        let mut chunk = [0u8; READ_CHUNK];
+        while !self.peer_closed && self.input.len() < cap {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.peer_closed = true,
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+    // ANCHOR_END: read_available
+
+    // ANCHOR: flush
+    /// Writes as much of the output as the socket takes now. Returns false
+    /// when the connection is broken.
+    pub fn flush(&mut self) -> bool {
+        let output = Arc::clone(&self.output);
+        let mut output = output.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while !output.is_empty() {
+            match self.stream.write(&output) {
+                Ok(0) => return false,
+                Ok(n) => drop(output.drain(..n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+    // ANCHOR_END: flush
+}
+
+// ANCHOR: parse_input
+/// Takes a head, then a body, out of `input` as far as the bytes go: the
+/// same checks as stage-05, without waiting for anything.
+pub fn parse_input(phase: &mut Phase, input: &mut Vec<u8>, limits: &Limits, chunks: ChunkLimits) -> Progress {
+    loop {
+        match phase {
+            Phase::Head => match parse_request(input, limits) {
+                Ok(Parsed::Partial) => return Progress::Waiting,
+                Err(error) => return refuse(&error),
+                Ok(Parsed::Complete { request, head_len }) => {
+                    input.drain(..head_len);
+                    let remaining = match request.body {
+                        BodyFraming::Empty | BodyFraming::Length(0) => return Progress::Complete(request, Vec::new()),
+                        BodyFraming::Length(n) => Remaining::Length(n),
+                        BodyFraming::Chunked => Remaining::Chunked(Box::new(ChunkedDecoder::new(chunks))),
+                    };
+                    *phase = Phase::Body { request, body: Vec::new(), remaining, expectation_handled: false };
+                }
+            },
+            Phase::Body { body, remaining, .. } => {
+                let done = match remaining {
+                    Remaining::Length(left) => {
+                        let take = usize::try_from(*left).unwrap_or(usize::MAX).min(input.len());
+                        body.extend(input.drain(..take));
+                        *left -= take as u64;
+                        *left == 0
+                    }
+                    Remaining::Chunked(decoder) => loop {
+                        match decoder.decode(input, usize::MAX) {
+                            Err(e) => return Progress::Refuse(400, format!("malformed chunked body: {e}\n")),
+                            Ok((_, Piece::NeedMore)) => break false,
+                            Ok((used, Piece::Data(range))) => {
+                                body.extend_from_slice(&input[range]);
+                                input.drain(..used);
+                            }
+                            Ok((used, Piece::Framing)) => drop(input.drain(..used)),
+                            Ok((used, Piece::End)) => {
+                                input.drain(..used);
+                                break true;
+                            }
+                        }
+                        // A chunked body's length was never announced: count it.
+                        if body.len() as u64 > limits.max_body_bytes {
+                            return refuse(&ParseError::BodyTooLarge { limit: limits.max_body_bytes });
+                        }
+                    },
+                };
+                if !done {
+                    return Progress::Waiting;
+                }
+                let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head) else {
+                    unreachable!("matched Phase::Body above")
+                };
+                return Progress::Complete(request, body);
+            }
+            Phase::Responding { .. } | Phase::Closing { .. } => return Progress::Waiting,
+        }
+    }
+}
+// ANCHOR_END: parse_input
+
+fn refuse(error: &ParseError) -> Progress {
+    Progress::Refuse(error.status().0, format!("{error}\n"))
+}

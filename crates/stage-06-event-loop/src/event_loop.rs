@@ -1,0 +1,508 @@
+//! The event loop: every connection of a worker on one thread.
+//!
+//! mio tells the loop which sockets are ready; the loop reads what they
+//! have, parses as far as it can, and writes what they can take. Python is
+//! called for one request at a time, with the GIL held only for that call
+//! and for pulling the next piece of a body. While the app runs, the loop
+//! waits: the GIL, and one thread, allow nothing else.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use pyo3::prelude::*;
+use stage_02::{Limits, Request, Version};
+use stage_03::{Clock, Response, ResponseWriter};
+use stage_04::environ::{ConnectionInfo, build_environ};
+use stage_04::input::Input;
+use stage_04::log::AccessEntry;
+use stage_04::respond::Writer;
+use stage_04::server::access_entry;
+use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
+use stage_05::chunked::ChunkLimits;
+use stage_05::persist::{Expectation, expectation, keep_alive_requested};
+
+use crate::connection::{Connection, Phase, Progress, parse_input};
+
+/// The listening socket's token; connections count up from 1.
+const LISTENER: Token = Token(0);
+
+/// Limits, timeouts and buffer sizes of the loop.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// Request line, header count, head and body sizes.
+    pub limits: Limits,
+    /// Bounds on chunked framing.
+    pub chunk_limits: ChunkLimits,
+    /// How long an idle connection is kept for another request.
+    pub keep_alive: Duration,
+    /// How long a client has to send a whole head, from its first byte.
+    pub header_timeout: Duration,
+    /// How long a client may stall while sending a body, or while not
+    /// reading the response.
+    pub io_timeout: Duration,
+    /// How long to wait for a client to close after the last response.
+    pub linger: Duration,
+    /// Response bytes buffered per connection before the loop stops
+    /// pulling from the app's body (backpressure).
+    pub high_water: usize,
+    /// The `Server` header.
+    pub server_name: String,
+    /// `wsgi.multiprocess`: whether other worker processes serve the app too.
+    pub multiprocess: bool,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        LoopConfig {
+            limits: Limits::default(),
+            chunk_limits: ChunkLimits::default(),
+            keep_alive: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(30),
+            linger: Duration::from_secs(2),
+            high_water: 256 * 1024,
+            server_name: concat!("stage-06/", env!("CARGO_PKG_VERSION")).into(),
+            multiprocess: false,
+        }
+    }
+}
+
+/// One worker's event loop over a shared listening socket.
+pub struct EventLoop {
+    poll: Poll,
+    listener: TcpListener,
+    listening: bool,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    app: Py<PyAny>,
+    writer: Writer,
+    config: LoopConfig,
+    stopping: Arc<AtomicBool>,
+    heartbeat: Option<File>,
+    last_beat: Instant,
+}
+
+impl EventLoop {
+    /// A loop for `app` on `listener` (which must be non-blocking).
+    pub fn new(
+        listener: std::net::TcpListener,
+        app: Py<PyAny>,
+        clock: Arc<dyn Clock + Send + Sync>,
+        config: LoopConfig,
+    ) -> io::Result<EventLoop> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let poll = Poll::new()?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let writer = ResponseWriter::with_clock(clock, &config.server_name);
+        Ok(EventLoop {
+            poll,
+            listener,
+            listening: true,
+            connections: HashMap::new(),
+            next_token: 1,
+            app,
+            writer,
+            config,
+            stopping: Arc::new(AtomicBool::new(false)),
+            heartbeat: None,
+            last_beat: Instant::now(),
+        })
+    }
+
+    /// The flag that stops the loop gracefully: no new connections, every
+    /// response in progress finished, then return.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopping)
+    }
+
+    /// A file whose modification time the loop refreshes about once a
+    /// second, so that a master process can tell a live worker from a hung one.
+    pub fn set_heartbeat(&mut self, file: File) {
+        self.heartbeat = Some(file);
+        self.beat(true);
+    }
+
+    /// The address the loop accepts on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    // ANCHOR: run
+    /// Runs until stopped and every connection is done, or `graceful`
+    /// has passed since the stop.
+    pub fn run(&mut self, graceful: Duration, mut log: impl FnMut(&AccessEntry, &Outcome)) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut stopped_at = None;
+        loop {
+            // A short timeout: deadlines, the stop flag and the heartbeat
+            // are looked at even when no socket is ready.
+            match self.poll.poll(&mut events, Some(Duration::from_millis(100))) {
+                // A signal (SIGTERM, say) interrupted the wait: look at the flags.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => events.clear(),
+                other => other?,
+            }
+            for event in events.iter() {
+                if event.token() == LISTENER {
+                    self.accept_all();
+                } else {
+                    self.service(event.token(), &mut log);
+                }
+            }
+            self.expire(Instant::now(), &mut log);
+            self.beat(false);
+            if self.stopping.load(Ordering::SeqCst) {
+                let since = *stopped_at.get_or_insert_with(|| {
+                    self.stop_listening();
+                    Instant::now()
+                });
+                self.close_idle();
+                if self.connections.is_empty() || since.elapsed() > graceful {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    // ANCHOR_END: run
+
+    fn beat(&mut self, now: bool) {
+        if let Some(file) = &self.heartbeat {
+            if now || self.last_beat.elapsed() >= Duration::from_secs(1) {
+                let _ = file.set_modified(SystemTime::now());
+                self.last_beat = Instant::now();
+            }
+        }
+    }
+
+    fn stop_listening(&mut self) {
+        if self.listening {
+            let _ = self.poll.registry().deregister(&mut self.listener);
+            self.listening = false;
+        }
+    }
+
+    /// Connections waiting for a request that has not started are closed
+    /// at once when stopping; the others finish what they are doing.
+    fn close_idle(&mut self) {
+        let idle: Vec<Token> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| matches!(c.phase, Phase::Head) && c.input.is_empty() && c.pending_output() == 0)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in idle {
+            self.connections.remove(&token);
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.add(stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // Another worker took it, or a client reset at once.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(e) => {
+                    eprintln!("stage-06: accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let Ok(local) = stream.local_addr() else { return };
+        let _ = stream.set_nodelay(true);
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if self.poll.registry().register(&mut stream, token, interest).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + self.config.keep_alive;
+        self.connections.insert(token, Connection::new(stream, ConnectionInfo { local, peer }, deadline));
+    }
+
+    // ANCHOR: service
+    /// Does everything a connection can do now: read, parse, call the app,
+    /// pull more body, write. Edge-triggered readiness means "until it
+    /// would block", so this loops until nothing moves.
+    fn service(&mut self, token: Token, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        let Some(mut conn) = self.connections.remove(&token) else { return };
+        let alive = loop {
+            let before = (conn.input.len(), conn.pending_output(), phase_name(&conn.phase));
+            let cap = self.config.limits.max_head_bytes + 64 * 1024;
+            if !matches!(conn.phase, Phase::Responding { .. }) && !conn.read_available(cap) {
+                break self.broken(&mut conn, log);
+            }
+            if !self.advance(&mut conn, log) {
+                break false;
+            }
+            if !conn.flush() {
+                break self.broken(&mut conn, log);
+            }
+            if let Phase::Closing { abort, shut } = &mut conn.phase {
+                if conn.output.lock().map_or(true, |o| o.is_empty()) {
+                    if *abort {
+                        // A zero linger turns the close into a reset.
+                        let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+                        break false;
+                    }
+                    if !*shut {
+                        let _ = conn.stream.shutdown(Shutdown::Write);
+                        *shut = true;
+                        conn.deadline = Instant::now() + self.config.linger;
+                    }
+                    conn.input.clear(); // what the client still sends is discarded
+                    if conn.peer_closed {
+                        break false;
+                    }
+                }
+            }
+            let after = (conn.input.len(), conn.pending_output(), phase_name(&conn.phase));
+            if after == before {
+                break true;
+            }
+        };
+        if alive {
+            self.connections.insert(token, conn);
+        }
+    }
+    // ANCHOR_END: service
+
+    /// The socket failed: abandon any response in progress (its close()
+    /// is still called) and drop the connection.
+    fn broken(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) -> bool {
+        if let Phase::Responding { request, responder, progress, .. } = std::mem::replace(&mut conn.phase, Phase::Head) {
+            let outcome = Python::attach(|py| {
+                let responder = responder.bind(py);
+                let outcome = match progress {
+                    Some(progress) => progress.abandon(py, responder),
+                    None => Outcome { status: 0, body_bytes: 0, error: None, abort: true, client_gone: true, reusable: false },
+                };
+                release(responder);
+                outcome
+            });
+            log(&access_entry(&conn.info, Some(&request), &outcome), &outcome);
+        }
+        false
+    }
+
+    // ANCHOR: advance
+    /// Moves a connection's request forward as far as its bytes allow.
+    /// Returns false when the connection is finished with.
+    fn advance(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) -> bool {
+        match &conn.phase {
+            Phase::Head | Phase::Body { .. } => {
+                if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started {
+                    conn.head_started = true;
+                    conn.deadline = Instant::now() + self.config.header_timeout;
+                }
+                match parse_input(&mut conn.phase, &mut conn.input, &self.config.limits, self.config.chunk_limits) {
+                    Progress::Waiting => {
+                        self.answer_expectation(conn);
+                        if conn.peer_closed && matches!(conn.phase, Phase::Head) && conn.input.is_empty() {
+                            return false; // closed between requests
+                        }
+                        if conn.peer_closed {
+                            return false; // closed in the middle of a request
+                        }
+                        true
+                    }
+                    Progress::Refuse(code, message) => {
+                        self.refuse(conn, code, &message, None, log);
+                        true
+                    }
+                    Progress::Complete(request, body) => {
+                        if expectation(&request) == Expectation::Unsupported {
+                            let message = "only the 100-continue expectation is supported\n";
+                            self.refuse(conn, 417, message, Some(&request), log);
+                            return true;
+                        }
+                        self.dispatch(conn, request, body, log);
+                        true
+                    }
+                }
+            }
+            Phase::Responding { .. } => {
+                self.pump(conn, log);
+                true
+            }
+            Phase::Closing { .. } => true,
+        }
+    }
+    // ANCHOR_END: advance
+
+    /// `100 Continue` as soon as the head says the client waits for it:
+    /// this loop reads whole bodies before calling the app.
+    fn answer_expectation(&self, conn: &mut Connection) {
+        if let Phase::Body { request, expectation_handled, .. } = &mut conn.phase {
+            if !*expectation_handled {
+                *expectation_handled = true;
+                if expectation(request) == Expectation::Continue {
+                    conn.output().extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                conn.deadline = Instant::now() + self.config.io_timeout;
+            }
+        }
+    }
+
+    fn refuse(&self, conn: &mut Connection, code: u16, message: &str, request: Option<&Request>, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        let response = Response::text(code, message).header("Connection", "close");
+        if let Ok(bytes) = self.writer.write(&response, "GET") {
+            conn.output().extend_from_slice(&bytes);
+        }
+        let outcome = Outcome {
+            status: code,
+            body_bytes: response.body.len() as u64,
+            error: None,
+            abort: false,
+            client_gone: false,
+            reusable: false,
+        };
+        log(&access_entry(&conn.info, request, &outcome), &outcome);
+        conn.phase = Phase::Closing { abort: false, shut: false };
+        conn.deadline = Instant::now() + self.config.io_timeout;
+    }
+
+    // ANCHOR: dispatch
+    /// Calls the app for a complete request: environ around the body in
+    /// memory, a responder writing into the connection's output buffer.
+    fn dispatch(&mut self, conn: &mut Connection, request: Request, body: Vec<u8>, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        let keep_open = keep_alive_requested(&request) && !self.stopping.load(Ordering::SeqCst);
+        let after = match (keep_open, request.version) {
+            (false, _) => AfterResponse::Close,
+            (true, Version::Http11) => AfterResponse::KeepOpen { http11: true, announce: false },
+            (true, Version::Http10) => AfterResponse::KeepOpen { http11: false, announce: true },
+        };
+        let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
+        let started = Python::attach(|py| -> PyResult<_> {
+            let responder = Bound::new(py, Responder::new(sink, self.writer.clone(), &request.method, after))?;
+            let input = Bound::new(py, Input::new(body))?.into_any();
+            let environ = build_environ(py, &request, input, &conn.info)?;
+            environ.set_item("wsgi.multiprocess", self.config.multiprocess)?;
+            let step = begin(py, self.app.bind(py), environ, &responder);
+            Ok((responder.unbind(), step))
+        });
+        match started {
+            Ok((responder, Step::More(progress))) => {
+                conn.phase = Phase::Responding { request, responder, progress: Some(progress), keep_open };
+                self.pump(conn, log);
+            }
+            Ok((responder, Step::Done(outcome))) => {
+                conn.phase = Phase::Responding { request, responder, progress: None, keep_open };
+                self.finish(conn, outcome, log);
+            }
+            Err(error) => {
+                let traceback = Python::attach(|py| stage_04::python::traceback_text(py, &error));
+                eprint!("stage-06: cannot call the application:\n{traceback}");
+                self.refuse(conn, 500, "Internal Server Error\n", Some(&request), log);
+            }
+        }
+    }
+    // ANCHOR_END: dispatch
+
+    // ANCHOR: pump
+    /// Pulls pieces of the app's body while the connection's output is
+    /// below the high-water mark. A client that does not read leaves the
+    /// generator suspended, and the server's memory bounded.
+    fn pump(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        loop {
+            if conn.pending_output() >= self.config.high_water {
+                conn.deadline = Instant::now() + self.config.io_timeout;
+                return;
+            }
+            let Phase::Responding { responder, progress, .. } = &mut conn.phase else { return };
+            let Some(current) = progress.take() else { return };
+            let step = Python::attach(|py| current.step(py, responder.bind(py)));
+            match step {
+                Step::More(next) => *progress = Some(next),
+                Step::Done(outcome) => return self.finish(conn, outcome, log),
+            }
+        }
+    }
+    // ANCHOR_END: pump
+
+    /// The response is complete: log it, then keep the connection for the
+    /// next request, or close it.
+    fn finish(&mut self, conn: &mut Connection, outcome: Outcome, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        let Phase::Responding { request, responder, keep_open, .. } = std::mem::replace(&mut conn.phase, Phase::Head) else {
+            return;
+        };
+        Python::attach(|py| release(responder.bind(py)));
+        log(&access_entry(&conn.info, Some(&request), &outcome), &outcome);
+        if let Some(traceback) = &outcome.error {
+            eprint!("stage-06: the application raised an exception:\n{traceback}");
+        }
+        let reusable = outcome.reusable && keep_open && !self.stopping.load(Ordering::SeqCst);
+        conn.head_started = false;
+        if outcome.abort {
+            conn.phase = Phase::Closing { abort: true, shut: false };
+        } else if reusable {
+            conn.phase = Phase::Head;
+            conn.deadline = Instant::now() + self.config.keep_alive;
+        } else {
+            conn.phase = Phase::Closing { abort: false, shut: false };
+            conn.deadline = Instant::now() + self.config.io_timeout;
+        }
+    }
+
+    /// Closes connections whose wait ran out: a quiet close between
+    /// requests, a 408 for a head or body that stalled, a reset for a
+    /// client that stopped reading its response.
+    fn expire(&mut self, now: Instant, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+        let expired: Vec<Token> = self.connections.iter().filter(|(_, c)| c.deadline <= now).map(|(t, _)| *t).collect();
+        for token in expired {
+            let Some(mut conn) = self.connections.remove(&token) else { continue };
+            let waiting_for_request = matches!(conn.phase, Phase::Head) && conn.input.is_empty();
+            let stalled_request = matches!(conn.phase, Phase::Head | Phase::Body { .. }) && !waiting_for_request;
+            if stalled_request {
+                self.refuse(&mut conn, 408, "timed out waiting for the request\n", None, log);
+                conn.deadline = now + self.config.linger;
+                let _ = conn.flush();
+                self.connections.insert(token, conn);
+            } else if matches!(conn.phase, Phase::Responding { .. }) {
+                self.broken(&mut conn, log);
+            }
+            // Idle between requests, or done closing: dropped here.
+        }
+    }
+}
+
+/// The responder's view of a connection's output buffer.
+struct SharedOutput(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl io::Write for SharedOutput {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn release(responder: &Bound<'_, Responder>) {
+    if let Ok(mut responder) = responder.try_borrow_mut() {
+        responder.release();
+    }
+}
+
+fn phase_name(phase: &Phase) -> u8 {
+    match phase {
+        Phase::Head => 0,
+        Phase::Body { .. } => 1,
+        Phase::Responding { progress: Some(_), .. } => 2,
+        Phase::Responding { progress: None, .. } => 3,
+        Phase::Closing { shut: false, .. } => 4,
+        Phase::Closing { shut: true, .. } => 5,
+    }
+}

@@ -1,0 +1,31 @@
+//! # Stage 06: many connections, then many processes
+//!
+//! Stage-05 served one connection at a time, so one idle keep-alive client
+//! held everyone up. This stage serves every connection of a process from
+//! one thread with an event loop ([`event_loop`], on mio, the layer tokio
+//! is built on): sockets are non-blocking, each connection has its own
+//! input and output buffers ([`connection`]), and the loop works on
+//! whichever sockets are ready. Then it runs that loop in several
+//! pre-forked worker processes under a master ([`master`]) that replaces
+//! workers that die, kills workers that hang, reloads on SIGHUP and drains
+//! on SIGTERM.
+//!
+//! It reuses the earlier stages as libraries: stage-02's parser, stage-03's
+//! writer, stage-04's environ and responder (driven a piece at a time, so
+//! that a client that does not read cannot make the server buffer a whole
+//! generator), stage-05's chunked decoder and keep-alive rules.
+//!
+//! What one thread cannot do, it does not pretend to: the app is called for
+//! one request at a time, and while it runs (a slow query, a `sleep`, a
+//! slow upload being read by the app) the loop waits. Request bodies are
+//! read whole, up to the body limit, before the app is called, so that a
+//! slow upload does not hold the loop. More workers are the answer to a
+//! slow app; chapter 6 of the book explains why threads help less than one
+//! would hope, because of the GIL.
+
+pub mod connection;
+pub mod event_loop;
+pub mod master;
+
+pub use event_loop::{EventLoop, LoopConfig};
+pub use master::{MasterConfig, MasterExit, run_master};

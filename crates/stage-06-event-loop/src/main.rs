@@ -1,0 +1,151 @@
+//! `stage-06 [OPTIONS] [APP]`: serve a WSGI application from an event loop,
+//! in one or more worker processes.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use stage_02::Limits;
+use stage_03::SystemClock;
+use stage_04::cli::{AppArgs, load};
+use stage_04::server::log_to_stderr;
+use stage_06::master::EXIT_LOAD_FAILED;
+use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, run_master};
+
+/// Serve a Python WSGI application to many connections at once.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    app: AppArgs,
+    /// Worker processes; 0 runs the event loop in this process, without a master.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Seconds a worker may spend on one request before it is killed.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Seconds workers get to finish their requests on SIGTERM or reload.
+    #[arg(long, default_value_t = 30.0)]
+    graceful_timeout: f64,
+    /// Seconds an idle connection is kept open for another request.
+    #[arg(long, default_value_t = 5.0)]
+    keep_alive: f64,
+    /// Seconds a client has to send a whole request head (408 after).
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Largest request body, in bytes (larger: 413).
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    limit_request_body: u64,
+    /// Write no access log (gunicorn writes none unless asked).
+    #[arg(long)]
+    no_access_log: bool,
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value).map_err(|_| format!("--{flag} must be a positive number of seconds"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("stage-06: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, String> {
+    let mut config = LoopConfig {
+        keep_alive: seconds(cli.keep_alive, "keep-alive")?,
+        header_timeout: seconds(cli.header_timeout, "header-timeout")?,
+        multiprocess: cli.workers > 1,
+        ..LoopConfig::default()
+    };
+    config.limits.max_body_bytes = cli.limit_request_body;
+    let master = MasterConfig {
+        workers: cli.workers,
+        timeout: seconds(cli.timeout, "timeout")?,
+        graceful_timeout: seconds(cli.graceful_timeout, "graceful-timeout")?,
+    };
+    let listener = TcpListener::bind(&cli.app.bind).map_err(|e| format!("cannot listen on {}: {e}", cli.app.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let announce = || {
+        eprintln!("stage-06: Listening on http://{addr}");
+        let spec = cli.app.app.as_deref().unwrap_or("the built-in demo app");
+        eprintln!("stage-06: serving {spec} with {} worker process(es)", cli.workers.max(1));
+    };
+    let worker = |heartbeat: Option<File>| -> i32 { serve(cli, &listener, &config, master.graceful_timeout, heartbeat) };
+    if cli.workers == 0 {
+        // No master: load the app here, so that errors show before listening.
+        return Ok(match worker_in_process(cli, &listener, &config, master.graceful_timeout, announce) {
+            0 => ExitCode::SUCCESS,
+            EXIT_LOAD_FAILED => ExitCode::FAILURE,
+            _ => ExitCode::FAILURE,
+        });
+    }
+    match run_master(&listener, &master, |heartbeat| worker(Some(heartbeat)), announce) {
+        Ok(MasterExit::Stopped) => {
+            eprintln!("stage-06: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(MasterExit::LoadFailed) => {
+            eprintln!("stage-06: the workers could not load the application (see above)");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(format!("the master failed: {e}")),
+    }
+}
+
+/// The no-master mode: one event loop in this process.
+fn worker_in_process(cli: &Cli, listener: &TcpListener, config: &LoopConfig, graceful: Duration, announce: impl FnOnce()) -> i32 {
+    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else { return EXIT_LOAD_FAILED };
+    announce();
+    run_loop(cli, &mut event_loop, stop, graceful)
+}
+
+/// A worker: load the app, then run the loop until told to stop.
+fn serve(cli: &Cli, listener: &TcpListener, config: &LoopConfig, graceful: Duration, heartbeat: Option<File>) -> i32 {
+    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else { return EXIT_LOAD_FAILED };
+    if let Some(heartbeat) = heartbeat {
+        event_loop.set_heartbeat(heartbeat);
+    }
+    run_loop(cli, &mut event_loop, stop, graceful)
+}
+
+fn prepare(cli: &Cli, listener: &TcpListener, config: &LoopConfig) -> Option<(EventLoop, Arc<std::sync::atomic::AtomicBool>)> {
+    let (app, _) = match load(&cli.app) {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            eprintln!("stage-06: {}", failure.message);
+            return None;
+        }
+    };
+    let listener = listener.try_clone().ok()?;
+    let event_loop = EventLoop::new(listener, app, Arc::new(SystemClock), config.clone()).ok()?;
+    let stop = event_loop.stop_flag();
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).ok()?;
+    }
+    Some((event_loop, stop))
+}
+
+fn run_loop(cli: &Cli, event_loop: &mut EventLoop, _stop: Arc<std::sync::atomic::AtomicBool>, graceful: Duration) -> i32 {
+    let result = if cli.no_access_log {
+        event_loop.run(graceful, |_, _| {})
+    } else {
+        event_loop.run(graceful, log_to_stderr)
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("stage-06: the event loop failed: {e}");
+            1
+        }
+    }
+}

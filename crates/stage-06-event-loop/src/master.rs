@@ -1,0 +1,227 @@
+//! Worker processes: a master that forks them, watches them, and replaces
+//! them, the way gunicorn's arbiter does.
+//!
+//! The master binds the socket and never imports Python: each worker, a
+//! forked copy of the master, loads the app itself and runs an event loop
+//! on the shared socket, where the kernel hands each new connection to one
+//! of the workers waiting in `accept`. Every worker refreshes a heartbeat
+//! file about once a second; a worker stuck in one request longer than the
+//! timeout stops refreshing it and is killed.
+//!
+//! The master stays single-threaded and handles signals by polling flags,
+//! so that every fork happens in a process with exactly one thread: after
+//! `fork`, only the forking thread exists in the child, and a lock some
+//! other thread held at that moment would stay locked forever.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+/// The exit code of a worker that could not load the app.
+pub const EXIT_LOAD_FAILED: i32 = 3;
+
+/// How the master runs its workers.
+#[derive(Debug, Clone)]
+pub struct MasterConfig {
+    /// How many worker processes.
+    pub workers: usize,
+    /// A worker silent (stuck in one request) for longer is killed.
+    pub timeout: Duration,
+    /// How long workers get to finish on SIGTERM or reload.
+    pub graceful_timeout: Duration,
+}
+
+/// One worker process, as the master knows it.
+struct Worker {
+    pid: Pid,
+    heartbeat: PathBuf,
+    /// Workers of an older generation are being retired after a reload.
+    retiring: bool,
+}
+
+/// Why the master stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterExit {
+    /// A signal asked it to stop; everything was shut down.
+    Stopped,
+    /// The first workers could not load the app.
+    LoadFailed,
+}
+
+// ANCHOR: fork_worker
+/// Forks a worker that runs `work` with its heartbeat file and exits with
+/// what `work` returns.
+fn fork_worker(heartbeat: &PathBuf, work: &impl Fn(File) -> i32) -> std::io::Result<Pid> {
+    let file = File::create(heartbeat)?;
+    // SAFETY: the master never starts a thread (signals are polled flags),
+    // so the child is an exact, single-threaded copy and may go on running
+    // ordinary Rust code: no lock can be held by a thread that is missing.
+    #[allow(unsafe_code)]
+    let forked = unsafe { fork() }.map_err(std::io::Error::from)?;
+    match forked {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => std::process::exit(work(file)),
+    }
+}
+// ANCHOR_END: fork_worker
+
+fn modified(path: &PathBuf) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+// ANCHOR: run_master
+/// Runs `config.workers` workers on `listener` until SIGINT or SIGTERM;
+/// SIGHUP replaces them with new ones (new code is loaded) without
+/// dropping a connection. `ready` is called once the first workers have
+/// loaded the app.
+pub fn run_master(
+    listener: &TcpListener,
+    config: &MasterConfig,
+    work: impl Fn(File) -> i32,
+    ready: impl FnOnce(),
+) -> std::io::Result<MasterExit> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGTERM, Arc::clone(&stop))?;
+    signal_hook::flag::register(SIGINT, Arc::clone(&stop))?;
+    signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
+    let _ = listener; // shared by every fork: the kernel spreads connections over the workers
+    let dir = std::env::temp_dir();
+    let mut serial = 0usize;
+    let mut next_heartbeat = || {
+        serial += 1;
+        dir.join(format!("stage-06-{}-{serial}.heartbeat", std::process::id()))
+    };
+
+    let mut workers = Vec::new();
+    for _ in 0..config.workers {
+        let heartbeat = next_heartbeat();
+        let pid = fork_worker(&heartbeat, &work)?;
+        workers.push(Worker { pid, heartbeat, retiring: false });
+    }
+    if !wait_until_ready(&mut workers, config.timeout.max(Duration::from_secs(30))) {
+        stop_all(&mut workers, Duration::ZERO);
+        return Ok(MasterExit::LoadFailed);
+    }
+    ready();
+
+    loop {
+        sleep(Duration::from_millis(100));
+        if stop.load(Ordering::SeqCst) {
+            eprintln!("stage-06: stopping: workers finish the requests in flight");
+            stop_all(&mut workers, config.graceful_timeout);
+            return Ok(MasterExit::Stopped);
+        }
+        if reload.swap(false, Ordering::SeqCst) {
+            eprintln!("stage-06: reloading: starting new workers, then retiring the old ones");
+            let mut fresh = Vec::new();
+            for _ in 0..config.workers {
+                let heartbeat = next_heartbeat();
+                fresh.push(Worker { pid: fork_worker(&heartbeat, &work)?, heartbeat, retiring: false });
+            }
+            // The new workers accept before the old ones stop: no gap.
+            wait_until_ready(&mut fresh, config.timeout.max(Duration::from_secs(30)));
+            for old in workers.iter_mut() {
+                old.retiring = true;
+                let _ = kill(old.pid, Signal::SIGTERM);
+            }
+            workers.extend(fresh);
+        }
+        reap_and_replace(&mut workers, &mut next_heartbeat, &work)?;
+        kill_hung(&workers, config.timeout);
+    }
+}
+// ANCHOR_END: run_master
+
+/// Waits until every worker has refreshed its heartbeat once (the app is
+/// loaded). False if one exits first, or time runs out.
+fn wait_until_ready(workers: &mut [Worker], limit: Duration) -> bool {
+    let started = Instant::now();
+    let created: Vec<Option<SystemTime>> = workers.iter().map(|w| modified(&w.heartbeat)).collect();
+    loop {
+        let all_ready = workers.iter().zip(&created).all(|(w, c)| modified(&w.heartbeat) != *c);
+        if all_ready {
+            return true;
+        }
+        for worker in workers.iter() {
+            if let Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) = waitpid(worker.pid, Some(WaitPidFlag::WNOHANG)) {
+                return false;
+            }
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
+
+// ANCHOR: reap
+/// Collects workers that exited; a current worker that died is replaced.
+fn reap_and_replace(
+    workers: &mut Vec<Worker>,
+    next_heartbeat: &mut impl FnMut() -> PathBuf,
+    work: &impl Fn(File) -> i32,
+) -> std::io::Result<()> {
+    let mut index = 0;
+    while index < workers.len() {
+        let status = waitpid(workers[index].pid, Some(WaitPidFlag::WNOHANG));
+        let exited = matches!(status, Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_));
+        if !exited {
+            index += 1;
+            continue;
+        }
+        let gone = workers.remove(index);
+        let _ = std::fs::remove_file(&gone.heartbeat);
+        if !gone.retiring {
+            eprintln!("stage-06: worker {} exited ({status:?}); starting a new one", gone.pid);
+            let heartbeat = next_heartbeat();
+            let pid = fork_worker(&heartbeat, work)?;
+            workers.push(Worker { pid, heartbeat, retiring: false });
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: reap
+
+/// Kills workers whose heartbeat is older than the timeout: stuck in one
+/// request. Only that request fails; the worker is replaced when reaped.
+fn kill_hung(workers: &[Worker], timeout: Duration) {
+    for worker in workers {
+        let silent = modified(&worker.heartbeat).and_then(|m| m.elapsed().ok()).unwrap_or_default();
+        if silent > timeout {
+            eprintln!("stage-06: worker {} has been silent for {silent:?}: killing it", worker.pid);
+            let _ = kill(worker.pid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// SIGTERM to every worker, SIGKILL to those still there after `grace`.
+fn stop_all(workers: &mut Vec<Worker>, grace: Duration) {
+    for worker in workers.iter() {
+        let _ = kill(worker.pid, Signal::SIGTERM);
+    }
+    for worker in workers.iter() {
+        let _ = std::fs::remove_file(&worker.heartbeat);
+    }
+    let started = Instant::now();
+    while !workers.is_empty() {
+        workers.retain(|w| matches!(waitpid(w.pid, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive)));
+        if started.elapsed() > grace {
+            for worker in workers.iter() {
+                let _ = kill(worker.pid, Signal::SIGKILL);
+                let _ = waitpid(worker.pid, None);
+            }
+            break;
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
