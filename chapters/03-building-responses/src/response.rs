@@ -2,6 +2,9 @@
 // Solve the exercises here; to change an exercise itself, edit that file instead.
 //! Turning a status, headers and a body into the bytes of a response.
 
+use std::sync::{Arc, Mutex};
+use std::time::UNIX_EPOCH;
+
 use crate::clock::{Clock, SystemClock};
 use crate::headers::{ResponseError, check_header, push_latin1};
 use crate::status::{Status, body_allowed};
@@ -70,7 +73,10 @@ impl Response {
 #[derive(Debug, Clone)]
 pub struct ResponseWriter<C: Clock = SystemClock> {
     clock: C,
-    server: String,
+    server: Arc<str>,
+    /// The last `Date` value and the second it is for: a busy server
+    /// formats the date once a second, not once a response.
+    date: Arc<Mutex<(u64, String)>>,
 }
 
 impl ResponseWriter<SystemClock> {
@@ -85,7 +91,8 @@ impl<C: Clock> ResponseWriter<C> {
     pub fn with_clock(clock: C, server: &str) -> Self {
         ResponseWriter {
             clock,
-            server: server.to_string(),
+            server: server.into(),
+            date: Arc::default(),
         }
     }
 
@@ -112,6 +119,21 @@ impl<C: Clock> ResponseWriter<C> {
     }
     // ANCHOR_END: write_response
 
+    /// `Date` for now, formatted anew only when the second changes: a
+    /// busy server formats the date once a second, not once a response.
+    fn date(&self) -> String {
+        let now = self.clock.now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut cached = self
+            .date
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cached.0 != second || cached.1.is_empty() {
+            *cached = (second, httpdate::fmt_http_date(now));
+        }
+        cached.1.clone()
+    }
+
     // ANCHOR: head
     /// The bytes of a response head: status line, headers, empty line.
     ///
@@ -136,8 +158,8 @@ impl<C: Clock> ResponseWriter<C> {
         push_latin1(&mut out, &status.reason);
         out.extend_from_slice(b"\r\n");
 
-        let date = httpdate::fmt_http_date(self.clock.now());
-        let stamps = [("Date", date.as_str()), ("Server", self.server.as_str())];
+        let date = self.date();
+        let stamps = [("Date", date.as_str()), ("Server", &*self.server)];
         for (name, value) in stamps {
             if !has(headers, name) {
                 push_line(&mut out, name, value);

@@ -106,6 +106,8 @@ pub struct Responder {
     known_length: Option<u64>,
     body_bytes: u64,
     client_gone: bool,
+    /// The output is a buffer in memory (chapter 6), not a socket.
+    out_is_memory: bool,
 }
 // ANCHOR_END: responder
 
@@ -127,7 +129,15 @@ impl Responder {
             known_length: None,
             body_bytes: 0,
             client_gone: false,
+            out_is_memory: false,
         }
+    }
+
+    /// Marks the output as a buffer in memory: writing to it never blocks,
+    /// so the GIL is kept while writing (chapter 6's event loop).
+    pub fn writing_to_memory(mut self) -> Responder {
+        self.out_is_memory = true;
+        self
     }
 
     /// Ends the responder's use of the connection.
@@ -147,7 +157,11 @@ impl Responder {
                 "this request is over; its write() can no longer be used",
             ));
         };
-        let result = py.detach(|| out.write_all(bytes));
+        let result = if self.out_is_memory {
+            out.write_all(bytes) // a memcpy: not worth releasing the GIL for
+        } else {
+            py.detach(|| out.write_all(bytes))
+        };
         result.map_err(|e| {
             self.client_gone = true;
             PyConnectionError::new_err(format!("the client went away: {e}"))

@@ -4,12 +4,14 @@
 //! Rust (so it can be tested without Python), and [`build_environ`] puts
 //! them in a dict together with the `wsgi.*` objects.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule, PyTuple};
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
 use stage_02::Request;
 use stage_02::parse::latin1;
 
@@ -39,11 +41,11 @@ pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(String, S
         ),
         // The query string stays percent-encoded; parsing it is the app's job.
         ("QUERY_STRING".to_string(), latin1(request.query.as_bytes())),
-        ("SERVER_NAME".to_string(), conn.local.ip().to_string()),
-        ("SERVER_PORT".to_string(), conn.local.port().to_string()),
+        ("SERVER_NAME".to_string(), ip_text(conn.local.ip())),
+        ("SERVER_PORT".to_string(), decimal(conn.local.port().into())),
         ("SERVER_PROTOCOL".to_string(), request.version.to_string()),
-        ("REMOTE_ADDR".to_string(), conn.peer.ip().to_string()),
-        ("REMOTE_PORT".to_string(), conn.peer.port().to_string()),
+        ("REMOTE_ADDR".to_string(), ip_text(conn.peer.ip())),
+        ("REMOTE_PORT".to_string(), decimal(conn.peer.port().into())),
     ];
     // CGI gives these two their own names, without the HTTP_ prefix, and
     // never also as HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH.
@@ -101,6 +103,38 @@ fn joined(request: &Request, name: &str) -> Option<String> {
     Some(values.join(separator))
 }
 // ANCHOR_END: cgi_variables
+
+/// An IP address as text. IPv4 is written by hand: going through
+/// `Display` costs as much as the rest of `environ` put together.
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut text = String::with_capacity(15);
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    text.push('.');
+                }
+                push_decimal(&mut text, octet.into());
+            }
+            text
+        }
+        IpAddr::V6(v6) => v6.to_string(),
+    }
+}
+
+/// A number as decimal text.
+fn decimal(n: u64) -> String {
+    let mut text = String::with_capacity(20);
+    push_decimal(&mut text, n);
+    text
+}
+
+fn push_decimal(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
 
 /// The path of an absolute-form target (`GET http://host/path HTTP/1.1`,
 /// which proxies send and servers must accept, RFC 9112 section 3.2.2).
@@ -160,24 +194,59 @@ pub fn build_environ<'py>(
     input: Bound<'py, PyAny>,
     conn: &ConnectionInfo,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let environ = PyDict::new(py);
+    // The entries that never change come from a template, copied: much
+    // cheaper than inserting them one by one into a dict that keeps growing.
+    let environ = constant_entries(py)?.copy()?;
     for (key, value) in cgi_variables(request, conn) {
-        environ.set_item(key, value)?;
+        environ.set_item(key_object(py, &key), value)?;
     }
-    environ.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
-    environ.set_item("wsgi.url_scheme", "http")?;
-    environ.set_item("wsgi.input", input)?;
-    // The input ends where the body ends: reading to EOF is safe.
-    environ.set_item("wsgi.input_terminated", true)?;
+    environ.set_item(intern!(py, "wsgi.input"), input)?;
     environ.set_item(
-        "wsgi.errors",
+        intern!(py, "wsgi.errors"),
         sys_module(py)?.getattr(intern!(py, "stderr"))?,
     )?;
-    // One request at a time, in one process, and the process lives on.
-    environ.set_item("wsgi.multithread", false)?;
-    environ.set_item("wsgi.multiprocess", false)?;
-    environ.set_item("wsgi.run_once", false)?;
     Ok(environ)
+}
+// ANCHOR_END: build_environ
+
+/// The entries every `environ` starts with, built once per process.
+fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
+    static TEMPLATE: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let template = TEMPLATE.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+        let template = PyDict::new(py);
+        template.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
+        template.set_item("wsgi.url_scheme", "http")?;
+        // The input ends where the body ends: reading to EOF is safe.
+        template.set_item("wsgi.input_terminated", true)?;
+        // One request at a time per process, and the process lives on;
+        // a server with several workers says so itself.
+        template.set_item("wsgi.multithread", false)?;
+        template.set_item("wsgi.multiprocess", false)?;
+        template.set_item("wsgi.run_once", false)?;
+        Ok(template.unbind())
+    })?;
+    Ok(template.bind(py))
+}
+
+/// The Python string for an environ key, made once and kept: the same few
+/// dozen keys come with every request, and inserting a string that already
+/// exists, its hash computed, is cheaper than making a new one. Header
+/// names come from clients, so the cache is bounded.
+fn key_object<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    const MAX_KEYS: usize = 256;
+    static KEYS: PyOnceLock<Mutex<HashMap<String, Py<PyString>>>> = PyOnceLock::new();
+    let mut keys = KEYS
+        .get_or_init(py, Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = keys.get(key) {
+        return known.bind(py).clone();
+    }
+    let made = PyString::intern(py, key);
+    if keys.len() < MAX_KEYS {
+        keys.insert(key.to_string(), made.clone().unbind());
+    }
+    made
 }
 // ANCHOR_END: build_environ
 
@@ -229,6 +298,17 @@ mod tests {
         assert_eq!(get("HTTP_ACCEPT"), Some("a, b"));
         assert_eq!(get("HTTP_COOKIE"), Some("s=1; t=2"));
         assert_eq!(vars.iter().filter(|(k, _)| k == "HTTP_COOKIE").count(), 1);
+    }
+
+    #[test]
+    fn addresses_and_numbers_as_text() {
+        assert_eq!(ip_text([127, 0, 0, 1].into()), "127.0.0.1");
+        assert_eq!(ip_text([255, 10, 0, 200].into()), "255.10.0.200");
+        assert_eq!(ip_text(std::net::Ipv6Addr::LOCALHOST.into()), "::1");
+        assert_eq!(
+            (decimal(0), decimal(8000), decimal(u64::MAX)),
+            ("0".into(), "8000".into(), u64::MAX.to_string())
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
 
 /// Bytes read from a socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+pub const READ_CHUNK: usize = 16 * 1024;
 
 /// Where a connection stands.
 pub enum Phase {
@@ -111,7 +111,9 @@ impl Connection {
 
     /// The output buffer.
     pub fn output(&self) -> MutexGuard<'_, Vec<u8>> {
-        self.output.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.output
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How many response bytes wait to go out.
@@ -121,14 +123,14 @@ impl Connection {
 
     // ANCHOR: read_available
     /// Reads what the socket has, up to `cap` bytes buffered: a client
-    /// cannot make the server hold more than that of its input. Returns
-    /// false when the connection is broken.
-    pub fn read_available(&mut self, cap: usize) -> bool {
-        let mut chunk = [0u8; READ_CHUNK];
+    /// cannot make the server hold more than that of its input. `scratch`
+    /// is the loop's read buffer, reused rather than zeroed for every read.
+    /// Returns false when the connection is broken.
+    pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> bool {
         while !self.peer_closed && self.input.len() < cap {
-            match self.stream.read(&mut chunk) {
+            match self.stream.read(scratch) {
                 Ok(0) => self.peer_closed = true,
-                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.input.extend_from_slice(&scratch[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return false,
@@ -143,7 +145,9 @@ impl Connection {
     /// when the connection is broken.
     pub fn flush(&mut self) -> bool {
         let output = Arc::clone(&self.output);
-        let mut output = output.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut output = output
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         while !output.is_empty() {
             match self.stream.write(&output) {
                 Ok(0) => return false,
@@ -161,7 +165,12 @@ impl Connection {
 // ANCHOR: parse_input
 /// Takes a head, then a body, out of `input` as far as the bytes go: the
 /// same checks as stage-05, without waiting for anything.
-pub fn parse_input(phase: &mut Phase, input: &mut Vec<u8>, limits: &Limits, chunks: ChunkLimits) -> Progress {
+pub fn parse_input(
+    phase: &mut Phase,
+    input: &mut Vec<u8>,
+    limits: &Limits,
+    chunks: ChunkLimits,
+) -> Progress {
     loop {
         match phase {
             Phase::Head => match parse_request(input, limits) {
@@ -170,24 +179,42 @@ pub fn parse_input(phase: &mut Phase, input: &mut Vec<u8>, limits: &Limits, chun
                 Ok(Parsed::Complete { request, head_len }) => {
                     input.drain(..head_len);
                     let remaining = match request.body {
-                        BodyFraming::Empty | BodyFraming::Length(0) => return Progress::Complete(request, Vec::new()),
+                        BodyFraming::Empty | BodyFraming::Length(0) => {
+                            return Progress::Complete(request, Vec::new());
+                        }
                         BodyFraming::Length(n) => Remaining::Length(n),
-                        BodyFraming::Chunked => Remaining::Chunked(Box::new(ChunkedDecoder::new(chunks))),
+                        BodyFraming::Chunked => {
+                            Remaining::Chunked(Box::new(ChunkedDecoder::new(chunks)))
+                        }
                     };
-                    *phase = Phase::Body { request, body: Vec::new(), remaining, expectation_handled: false };
+                    *phase = Phase::Body {
+                        request,
+                        body: Vec::new(),
+                        remaining,
+                        expectation_handled: false,
+                    };
                 }
             },
-            Phase::Body { body, remaining, .. } => {
+            Phase::Body {
+                body, remaining, ..
+            } => {
                 let done = match remaining {
                     Remaining::Length(left) => {
-                        let take = usize::try_from(*left).unwrap_or(usize::MAX).min(input.len());
+                        let take = usize::try_from(*left)
+                            .unwrap_or(usize::MAX)
+                            .min(input.len());
                         body.extend(input.drain(..take));
                         *left -= take as u64;
                         *left == 0
                     }
                     Remaining::Chunked(decoder) => loop {
                         match decoder.decode(input, usize::MAX) {
-                            Err(e) => return Progress::Refuse(400, format!("malformed chunked body: {e}\n")),
+                            Err(e) => {
+                                return Progress::Refuse(
+                                    400,
+                                    format!("malformed chunked body: {e}\n"),
+                                );
+                            }
                             Ok((_, Piece::NeedMore)) => break false,
                             Ok((used, Piece::Data(range))) => {
                                 body.extend_from_slice(&input[range]);
@@ -201,14 +228,17 @@ pub fn parse_input(phase: &mut Phase, input: &mut Vec<u8>, limits: &Limits, chun
                         }
                         // A chunked body's length was never announced: count it.
                         if body.len() as u64 > limits.max_body_bytes {
-                            return refuse(&ParseError::BodyTooLarge { limit: limits.max_body_bytes });
+                            return refuse(&ParseError::BodyTooLarge {
+                                limit: limits.max_body_bytes,
+                            });
                         }
                     },
                 };
                 if !done {
                     return Progress::Waiting;
                 }
-                let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head) else {
+                let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head)
+                else {
                     unreachable!("matched Phase::Body above")
                 };
                 return Progress::Complete(request, body);

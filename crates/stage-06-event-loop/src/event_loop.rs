@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use pyo3::intern;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request, Version};
 use stage_03::{Clock, Response, ResponseWriter};
@@ -28,7 +29,7 @@ use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
 use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, expectation, keep_alive_requested};
 
-use crate::connection::{Connection, Phase, Progress, parse_input};
+use crate::connection::{Connection, Phase, Progress, READ_CHUNK, parse_input};
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
@@ -56,6 +57,9 @@ pub struct LoopConfig {
     pub server_name: String,
     /// `wsgi.multiprocess`: whether other worker processes serve the app too.
     pub multiprocess: bool,
+    /// Whether each request is reported to the loop's log callback (the
+    /// access log). Building the entries costs a little per request.
+    pub access_log: bool,
 }
 
 impl Default for LoopConfig {
@@ -70,6 +74,7 @@ impl Default for LoopConfig {
             high_water: 256 * 1024,
             server_name: concat!("stage-06/", env!("CARGO_PKG_VERSION")).into(),
             multiprocess: false,
+            access_log: true,
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct EventLoop {
     stopping: Arc<AtomicBool>,
     heartbeat: Option<File>,
     last_beat: Instant,
+    last_expiry_scan: Instant,
+    scratch: Vec<u8>,
 }
 
 impl EventLoop {
@@ -100,7 +107,8 @@ impl EventLoop {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let writer = ResponseWriter::with_clock(clock, &config.server_name);
         Ok(EventLoop {
             poll,
@@ -114,6 +122,8 @@ impl EventLoop {
             stopping: Arc::new(AtomicBool::new(false)),
             heartbeat: None,
             last_beat: Instant::now(),
+            last_expiry_scan: Instant::now(),
+            scratch: vec![0; READ_CHUNK],
         })
     }
 
@@ -138,13 +148,30 @@ impl EventLoop {
     // ANCHOR: run
     /// Runs until stopped and every connection is done, or `graceful`
     /// has passed since the stop.
-    pub fn run(&mut self, graceful: Duration, mut log: impl FnMut(&AccessEntry, &Outcome)) -> io::Result<()> {
+    pub fn run(
+        &mut self,
+        graceful: Duration,
+        mut log: impl FnMut(&AccessEntry, &Outcome),
+    ) -> io::Result<()> {
+        // The GIL is held while the loop works, and released while it
+        // waits for sockets: a worker has one thread, so there is nobody to
+        // hand it to in between, and taking it costs microseconds a time.
+        Python::attach(|py| self.run_attached(py, graceful, &mut log))
+    }
+
+    fn run_attached(
+        &mut self,
+        py: Python<'_>,
+        graceful: Duration,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut stopped_at = None;
         loop {
             // A short timeout: deadlines, the stop flag and the heartbeat
             // are looked at even when no socket is ready.
-            match self.poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            let poll = &mut self.poll;
+            match py.detach(|| poll.poll(&mut events, Some(Duration::from_millis(100)))) {
                 // A signal (SIGTERM, say) interrupted the wait: look at the flags.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => events.clear(),
                 other => other?,
@@ -153,10 +180,14 @@ impl EventLoop {
                 if event.token() == LISTENER {
                     self.accept_all();
                 } else {
-                    self.service(event.token(), &mut log);
+                    self.service(py, event.token(), log);
                 }
             }
-            self.expire(Instant::now(), &mut log);
+            // Deadlines are coarse (seconds): a scan ten times a second is plenty.
+            if self.last_expiry_scan.elapsed() >= Duration::from_millis(100) {
+                self.last_expiry_scan = Instant::now();
+                self.expire(py, Instant::now(), log);
+            }
             self.beat(false);
             if self.stopping.load(Ordering::SeqCst) {
                 let since = *stopped_at.get_or_insert_with(|| {
@@ -194,7 +225,9 @@ impl EventLoop {
         let idle: Vec<Token> = self
             .connections
             .iter()
-            .filter(|(_, c)| matches!(c.phase, Phase::Head) && c.input.is_empty() && c.pending_output() == 0)
+            .filter(|(_, c)| {
+                matches!(c.phase, Phase::Head) && c.input.is_empty() && c.pending_output() == 0
+            })
             .map(|(t, _)| *t)
             .collect();
         for token in idle {
@@ -218,41 +251,65 @@ impl EventLoop {
     }
 
     fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        let Ok(local) = stream.local_addr() else { return };
+        let Ok(local) = stream.local_addr() else {
+            return;
+        };
         let _ = stream.set_nodelay(true);
         let token = Token(self.next_token);
         self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
-        if self.poll.registry().register(&mut stream, token, interest).is_err() {
+        if self
+            .poll
+            .registry()
+            .register(&mut stream, token, interest)
+            .is_err()
+        {
             return;
         }
         let deadline = Instant::now() + self.config.keep_alive;
-        self.connections.insert(token, Connection::new(stream, ConnectionInfo { local, peer }, deadline));
+        self.connections.insert(
+            token,
+            Connection::new(stream, ConnectionInfo { local, peer }, deadline),
+        );
     }
 
     // ANCHOR: service
     /// Does everything a connection can do now: read, parse, call the app,
     /// pull more body, write. Edge-triggered readiness means "until it
     /// would block", so this loops until nothing moves.
-    fn service(&mut self, token: Token, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
-        let Some(mut conn) = self.connections.remove(&token) else { return };
+    fn service(
+        &mut self,
+        py: Python<'_>,
+        token: Token,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
         let alive = loop {
-            let before = (conn.input.len(), conn.pending_output(), phase_name(&conn.phase));
+            let before = (
+                conn.input.len(),
+                conn.pending_output(),
+                phase_name(&conn.phase),
+            );
             let cap = self.config.limits.max_head_bytes + 64 * 1024;
-            if !matches!(conn.phase, Phase::Responding { .. }) && !conn.read_available(cap) {
-                break self.broken(&mut conn, log);
+            if !matches!(conn.phase, Phase::Responding { .. })
+                && !conn.read_available(cap, &mut self.scratch)
+            {
+                break self.broken(py, &mut conn, log);
             }
-            if !self.advance(&mut conn, log) {
+            if !self.advance(py, &mut conn, log) {
                 break false;
             }
             if !conn.flush() {
-                break self.broken(&mut conn, log);
+                break self.broken(py, &mut conn, log);
             }
             if let Phase::Closing { abort, shut } = &mut conn.phase {
                 if conn.output.lock().map_or(true, |o| o.is_empty()) {
                     if *abort {
                         // A zero linger turns the close into a reset.
-                        let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+                        let _ =
+                            socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
                         break false;
                     }
                     if !*shut {
@@ -266,7 +323,11 @@ impl EventLoop {
                     }
                 }
             }
-            let after = (conn.input.len(), conn.pending_output(), phase_name(&conn.phase));
+            let after = (
+                conn.input.len(),
+                conn.pending_output(),
+                phase_name(&conn.phase),
+            );
             if after == before {
                 break true;
             }
@@ -279,36 +340,78 @@ impl EventLoop {
 
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
-    fn broken(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) -> bool {
-        if let Phase::Responding { request, responder, progress, .. } = std::mem::replace(&mut conn.phase, Phase::Head) {
-            let outcome = Python::attach(|py| {
-                let responder = responder.bind(py);
-                let outcome = match progress {
-                    Some(progress) => progress.abandon(py, responder),
-                    None => Outcome { status: 0, body_bytes: 0, error: None, abort: true, client_gone: true, reusable: false },
-                };
-                release(responder);
-                outcome
-            });
-            log(&access_entry(&conn.info, Some(&request), &outcome), &outcome);
+    fn broken(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) -> bool {
+        if let Phase::Responding {
+            request,
+            responder,
+            progress,
+            ..
+        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        {
+            let responder = responder.bind(py);
+            let outcome = match progress {
+                Some(progress) => progress.abandon(py, responder),
+                None => Outcome {
+                    status: 0,
+                    body_bytes: 0,
+                    error: None,
+                    abort: true,
+                    client_gone: true,
+                    reusable: false,
+                },
+            };
+            release(responder);
+            self.record(log, &conn.info, Some(&request), &outcome);
         }
         false
+    }
+
+    /// Reports a request to the log callback, if there is an access log.
+    fn record(
+        &self,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+        info: &ConnectionInfo,
+        request: Option<&Request>,
+        outcome: &Outcome,
+    ) {
+        if self.config.access_log {
+            log(&access_entry(info, request, outcome), outcome);
+        }
     }
 
     // ANCHOR: advance
     /// Moves a connection's request forward as far as its bytes allow.
     /// Returns false when the connection is finished with.
-    fn advance(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) -> bool {
+    fn advance(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) -> bool {
         match &conn.phase {
             Phase::Head | Phase::Body { .. } => {
-                if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started {
+                if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started
+                {
                     conn.head_started = true;
                     conn.deadline = Instant::now() + self.config.header_timeout;
                 }
-                match parse_input(&mut conn.phase, &mut conn.input, &self.config.limits, self.config.chunk_limits) {
+                match parse_input(
+                    &mut conn.phase,
+                    &mut conn.input,
+                    &self.config.limits,
+                    self.config.chunk_limits,
+                ) {
                     Progress::Waiting => {
                         self.answer_expectation(conn);
-                        if conn.peer_closed && matches!(conn.phase, Phase::Head) && conn.input.is_empty() {
+                        if conn.peer_closed
+                            && matches!(conn.phase, Phase::Head)
+                            && conn.input.is_empty()
+                        {
                             return false; // closed between requests
                         }
                         if conn.peer_closed {
@@ -326,13 +429,13 @@ impl EventLoop {
                             self.refuse(conn, 417, message, Some(&request), log);
                             return true;
                         }
-                        self.dispatch(conn, request, body, log);
+                        self.dispatch(py, conn, request, body, log);
                         true
                     }
                 }
             }
             Phase::Responding { .. } => {
-                self.pump(conn, log);
+                self.pump(py, conn, log);
                 true
             }
             Phase::Closing { .. } => true,
@@ -343,18 +446,31 @@ impl EventLoop {
     /// `100 Continue` as soon as the head says the client waits for it:
     /// this loop reads whole bodies before calling the app.
     fn answer_expectation(&self, conn: &mut Connection) {
-        if let Phase::Body { request, expectation_handled, .. } = &mut conn.phase {
+        if let Phase::Body {
+            request,
+            expectation_handled,
+            ..
+        } = &mut conn.phase
+        {
             if !*expectation_handled {
                 *expectation_handled = true;
                 if expectation(request) == Expectation::Continue {
-                    conn.output().extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    conn.output()
+                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 conn.deadline = Instant::now() + self.config.io_timeout;
             }
         }
     }
 
-    fn refuse(&self, conn: &mut Connection, code: u16, message: &str, request: Option<&Request>, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+    fn refuse(
+        &self,
+        conn: &mut Connection,
+        code: u16,
+        message: &str,
+        request: Option<&Request>,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
         let response = Response::text(code, message).header("Connection", "close");
         if let Ok(bytes) = self.writer.write(&response, "GET") {
             conn.output().extend_from_slice(&bytes);
@@ -367,41 +483,71 @@ impl EventLoop {
             client_gone: false,
             reusable: false,
         };
-        log(&access_entry(&conn.info, request, &outcome), &outcome);
-        conn.phase = Phase::Closing { abort: false, shut: false };
+        self.record(log, &conn.info, request, &outcome);
+        conn.phase = Phase::Closing {
+            abort: false,
+            shut: false,
+        };
         conn.deadline = Instant::now() + self.config.io_timeout;
     }
 
     // ANCHOR: dispatch
     /// Calls the app for a complete request: environ around the body in
     /// memory, a responder writing into the connection's output buffer.
-    fn dispatch(&mut self, conn: &mut Connection, request: Request, body: Vec<u8>, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+    fn dispatch(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        request: Request,
+        body: Vec<u8>,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
         let keep_open = keep_alive_requested(&request) && !self.stopping.load(Ordering::SeqCst);
         let after = match (keep_open, request.version) {
             (false, _) => AfterResponse::Close,
-            (true, Version::Http11) => AfterResponse::KeepOpen { http11: true, announce: false },
-            (true, Version::Http10) => AfterResponse::KeepOpen { http11: false, announce: true },
+            (true, Version::Http11) => AfterResponse::KeepOpen {
+                http11: true,
+                announce: false,
+            },
+            (true, Version::Http10) => AfterResponse::KeepOpen {
+                http11: false,
+                announce: true,
+            },
         };
         let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
-        let started = Python::attach(|py| -> PyResult<_> {
-            let responder = Bound::new(py, Responder::new(sink, self.writer.clone(), &request.method, after))?;
+        let responder =
+            Responder::new(sink, self.writer.clone(), &request.method, after).writing_to_memory();
+        let started = (|| -> PyResult<_> {
+            let responder = Bound::new(py, responder)?;
             let input = Bound::new(py, Input::new(body))?.into_any();
             let environ = build_environ(py, &request, input, &conn.info)?;
-            environ.set_item("wsgi.multiprocess", self.config.multiprocess)?;
+            if self.config.multiprocess {
+                environ.set_item(intern!(py, "wsgi.multiprocess"), true)?;
+            }
             let step = begin(py, self.app.bind(py), environ, &responder);
             Ok((responder.unbind(), step))
-        });
+        })();
         match started {
             Ok((responder, Step::More(progress))) => {
-                conn.phase = Phase::Responding { request, responder, progress: Some(progress), keep_open };
-                self.pump(conn, log);
+                conn.phase = Phase::Responding {
+                    request,
+                    responder,
+                    progress: Some(progress),
+                    keep_open,
+                };
+                self.pump(py, conn, log);
             }
             Ok((responder, Step::Done(outcome))) => {
-                conn.phase = Phase::Responding { request, responder, progress: None, keep_open };
-                self.finish(conn, outcome, log);
+                conn.phase = Phase::Responding {
+                    request,
+                    responder,
+                    progress: None,
+                    keep_open,
+                };
+                self.finish(py, conn, outcome, log);
             }
             Err(error) => {
-                let traceback = Python::attach(|py| stage_04::python::traceback_text(py, &error));
+                let traceback = stage_04::python::traceback_text(py, &error);
                 eprint!("stage-06: cannot call the application:\n{traceback}");
                 self.refuse(conn, 500, "Internal Server Error\n", Some(&request), log);
             }
@@ -413,18 +559,31 @@ impl EventLoop {
     /// Pulls pieces of the app's body while the connection's output is
     /// below the high-water mark. A client that does not read leaves the
     /// generator suspended, and the server's memory bounded.
-    fn pump(&mut self, conn: &mut Connection, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
+    fn pump(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
         loop {
             if conn.pending_output() >= self.config.high_water {
                 conn.deadline = Instant::now() + self.config.io_timeout;
                 return;
             }
-            let Phase::Responding { responder, progress, .. } = &mut conn.phase else { return };
-            let Some(current) = progress.take() else { return };
-            let step = Python::attach(|py| current.step(py, responder.bind(py)));
-            match step {
+            let Phase::Responding {
+                responder,
+                progress,
+                ..
+            } = &mut conn.phase
+            else {
+                return;
+            };
+            let Some(current) = progress.take() else {
+                return;
+            };
+            match current.step(py, responder.bind(py)) {
                 Step::More(next) => *progress = Some(next),
-                Step::Done(outcome) => return self.finish(conn, outcome, log),
+                Step::Done(outcome) => return self.finish(py, conn, outcome, log),
             }
         }
     }
@@ -432,24 +591,42 @@ impl EventLoop {
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
-    fn finish(&mut self, conn: &mut Connection, outcome: Outcome, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
-        let Phase::Responding { request, responder, keep_open, .. } = std::mem::replace(&mut conn.phase, Phase::Head) else {
+    fn finish(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        outcome: Outcome,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
+        let Phase::Responding {
+            request,
+            responder,
+            keep_open,
+            ..
+        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        else {
             return;
         };
-        Python::attach(|py| release(responder.bind(py)));
-        log(&access_entry(&conn.info, Some(&request), &outcome), &outcome);
+        release(responder.bind(py));
+        self.record(log, &conn.info, Some(&request), &outcome);
         if let Some(traceback) = &outcome.error {
             eprint!("stage-06: the application raised an exception:\n{traceback}");
         }
         let reusable = outcome.reusable && keep_open && !self.stopping.load(Ordering::SeqCst);
         conn.head_started = false;
         if outcome.abort {
-            conn.phase = Phase::Closing { abort: true, shut: false };
+            conn.phase = Phase::Closing {
+                abort: true,
+                shut: false,
+            };
         } else if reusable {
             conn.phase = Phase::Head;
             conn.deadline = Instant::now() + self.config.keep_alive;
         } else {
-            conn.phase = Phase::Closing { abort: false, shut: false };
+            conn.phase = Phase::Closing {
+                abort: false,
+                shut: false,
+            };
             conn.deadline = Instant::now() + self.config.io_timeout;
         }
     }
@@ -457,19 +634,38 @@ impl EventLoop {
     /// Closes connections whose wait ran out: a quiet close between
     /// requests, a 408 for a head or body that stalled, a reset for a
     /// client that stopped reading its response.
-    fn expire(&mut self, now: Instant, log: &mut impl FnMut(&AccessEntry, &Outcome)) {
-        let expired: Vec<Token> = self.connections.iter().filter(|(_, c)| c.deadline <= now).map(|(t, _)| *t).collect();
+    fn expire(
+        &mut self,
+        py: Python<'_>,
+        now: Instant,
+        log: &mut impl FnMut(&AccessEntry, &Outcome),
+    ) {
+        let expired: Vec<Token> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(t, _)| *t)
+            .collect();
         for token in expired {
-            let Some(mut conn) = self.connections.remove(&token) else { continue };
+            let Some(mut conn) = self.connections.remove(&token) else {
+                continue;
+            };
             let waiting_for_request = matches!(conn.phase, Phase::Head) && conn.input.is_empty();
-            let stalled_request = matches!(conn.phase, Phase::Head | Phase::Body { .. }) && !waiting_for_request;
+            let stalled_request =
+                matches!(conn.phase, Phase::Head | Phase::Body { .. }) && !waiting_for_request;
             if stalled_request {
-                self.refuse(&mut conn, 408, "timed out waiting for the request\n", None, log);
+                self.refuse(
+                    &mut conn,
+                    408,
+                    "timed out waiting for the request\n",
+                    None,
+                    log,
+                );
                 conn.deadline = now + self.config.linger;
                 let _ = conn.flush();
                 self.connections.insert(token, conn);
             } else if matches!(conn.phase, Phase::Responding { .. }) {
-                self.broken(&mut conn, log);
+                self.broken(py, &mut conn, log);
             }
             // Idle between requests, or done closing: dropped here.
         }
@@ -481,7 +677,10 @@ struct SharedOutput(Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl io::Write for SharedOutput {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -500,7 +699,9 @@ fn phase_name(phase: &Phase) -> u8 {
     match phase {
         Phase::Head => 0,
         Phase::Body { .. } => 1,
-        Phase::Responding { progress: Some(_), .. } => 2,
+        Phase::Responding {
+            progress: Some(_), ..
+        } => 2,
         Phase::Responding { progress: None, .. } => 3,
         Phase::Closing { shut: false, .. } => 4,
         Phase::Closing { shut: true, .. } => 5,

@@ -46,7 +46,8 @@ struct Cli {
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(value).map_err(|_| format!("--{flag} must be a positive number of seconds"))
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("--{flag} must be a positive number of seconds"))
 }
 
 fn main() -> ExitCode {
@@ -65,6 +66,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         keep_alive: seconds(cli.keep_alive, "keep-alive")?,
         header_timeout: seconds(cli.header_timeout, "header-timeout")?,
         multiprocess: cli.workers > 1,
+        access_log: !cli.no_access_log,
         ..LoopConfig::default()
     };
     config.limits.max_body_bytes = cli.limit_request_body;
@@ -73,23 +75,36 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         timeout: seconds(cli.timeout, "timeout")?,
         graceful_timeout: seconds(cli.graceful_timeout, "graceful-timeout")?,
     };
-    let listener = TcpListener::bind(&cli.app.bind).map_err(|e| format!("cannot listen on {}: {e}", cli.app.bind))?;
+    let listener = TcpListener::bind(&cli.app.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", cli.app.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let announce = || {
         eprintln!("stage-06: Listening on http://{addr}");
         let spec = cli.app.app.as_deref().unwrap_or("the built-in demo app");
-        eprintln!("stage-06: serving {spec} with {} worker process(es)", cli.workers.max(1));
+        eprintln!(
+            "stage-06: serving {spec} with {} worker process(es)",
+            cli.workers.max(1)
+        );
     };
-    let worker = |heartbeat: Option<File>| -> i32 { serve(cli, &listener, &config, master.graceful_timeout, heartbeat) };
+    let worker = |heartbeat: Option<File>| -> i32 {
+        serve(cli, &listener, &config, master.graceful_timeout, heartbeat)
+    };
     if cli.workers == 0 {
         // No master: load the app here, so that errors show before listening.
-        return Ok(match worker_in_process(cli, &listener, &config, master.graceful_timeout, announce) {
-            0 => ExitCode::SUCCESS,
-            EXIT_LOAD_FAILED => ExitCode::FAILURE,
-            _ => ExitCode::FAILURE,
-        });
+        return Ok(
+            match worker_in_process(cli, &listener, &config, master.graceful_timeout, announce) {
+                0 => ExitCode::SUCCESS,
+                EXIT_LOAD_FAILED => ExitCode::FAILURE,
+                _ => ExitCode::FAILURE,
+            },
+        );
     }
-    match run_master(&listener, &master, |heartbeat| worker(Some(heartbeat)), announce) {
+    match run_master(
+        &listener,
+        &master,
+        |heartbeat| worker(Some(heartbeat)),
+        announce,
+    ) {
         Ok(MasterExit::Stopped) => {
             eprintln!("stage-06: stopped");
             Ok(ExitCode::SUCCESS)
@@ -103,22 +118,42 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
 }
 
 /// The no-master mode: one event loop in this process.
-fn worker_in_process(cli: &Cli, listener: &TcpListener, config: &LoopConfig, graceful: Duration, announce: impl FnOnce()) -> i32 {
-    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else { return EXIT_LOAD_FAILED };
+fn worker_in_process(
+    cli: &Cli,
+    listener: &TcpListener,
+    config: &LoopConfig,
+    graceful: Duration,
+    announce: impl FnOnce(),
+) -> i32 {
+    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else {
+        return EXIT_LOAD_FAILED;
+    };
     announce();
     run_loop(cli, &mut event_loop, stop, graceful)
 }
 
 /// A worker: load the app, then run the loop until told to stop.
-fn serve(cli: &Cli, listener: &TcpListener, config: &LoopConfig, graceful: Duration, heartbeat: Option<File>) -> i32 {
-    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else { return EXIT_LOAD_FAILED };
+fn serve(
+    cli: &Cli,
+    listener: &TcpListener,
+    config: &LoopConfig,
+    graceful: Duration,
+    heartbeat: Option<File>,
+) -> i32 {
+    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else {
+        return EXIT_LOAD_FAILED;
+    };
     if let Some(heartbeat) = heartbeat {
         event_loop.set_heartbeat(heartbeat);
     }
     run_loop(cli, &mut event_loop, stop, graceful)
 }
 
-fn prepare(cli: &Cli, listener: &TcpListener, config: &LoopConfig) -> Option<(EventLoop, Arc<std::sync::atomic::AtomicBool>)> {
+fn prepare(
+    cli: &Cli,
+    listener: &TcpListener,
+    config: &LoopConfig,
+) -> Option<(EventLoop, Arc<std::sync::atomic::AtomicBool>)> {
     let (app, _) = match load(&cli.app) {
         Ok(loaded) => loaded,
         Err(failure) => {
@@ -135,12 +170,13 @@ fn prepare(cli: &Cli, listener: &TcpListener, config: &LoopConfig) -> Option<(Ev
     Some((event_loop, stop))
 }
 
-fn run_loop(cli: &Cli, event_loop: &mut EventLoop, _stop: Arc<std::sync::atomic::AtomicBool>, graceful: Duration) -> i32 {
-    let result = if cli.no_access_log {
-        event_loop.run(graceful, |_, _| {})
-    } else {
-        event_loop.run(graceful, log_to_stderr)
-    };
+fn run_loop(
+    _cli: &Cli,
+    event_loop: &mut EventLoop,
+    _stop: Arc<std::sync::atomic::AtomicBool>,
+    graceful: Duration,
+) -> i32 {
+    let result = event_loop.run(graceful, log_to_stderr);
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -99,14 +99,21 @@ pub fn run_master(
     let mut serial = 0usize;
     let mut next_heartbeat = || {
         serial += 1;
-        dir.join(format!("stage-06-{}-{serial}.heartbeat", std::process::id()))
+        dir.join(format!(
+            "stage-06-{}-{serial}.heartbeat",
+            std::process::id()
+        ))
     };
 
     let mut workers = Vec::new();
     for _ in 0..config.workers {
         let heartbeat = next_heartbeat();
         let pid = fork_worker(&heartbeat, &work)?;
-        workers.push(Worker { pid, heartbeat, retiring: false });
+        workers.push(Worker {
+            pid,
+            heartbeat,
+            retiring: false,
+        });
     }
     if !wait_until_ready(&mut workers, config.timeout.max(Duration::from_secs(30))) {
         stop_all(&mut workers, Duration::ZERO);
@@ -126,7 +133,11 @@ pub fn run_master(
             let mut fresh = Vec::new();
             for _ in 0..config.workers {
                 let heartbeat = next_heartbeat();
-                fresh.push(Worker { pid: fork_worker(&heartbeat, &work)?, heartbeat, retiring: false });
+                fresh.push(Worker {
+                    pid: fork_worker(&heartbeat, &work)?,
+                    heartbeat,
+                    retiring: false,
+                });
             }
             // The new workers accept before the old ones stop: no gap.
             wait_until_ready(&mut fresh, config.timeout.max(Duration::from_secs(30)));
@@ -148,12 +159,17 @@ fn wait_until_ready(workers: &mut [Worker], limit: Duration) -> bool {
     let started = Instant::now();
     let created: Vec<Option<SystemTime>> = workers.iter().map(|w| modified(&w.heartbeat)).collect();
     loop {
-        let all_ready = workers.iter().zip(&created).all(|(w, c)| modified(&w.heartbeat) != *c);
+        let all_ready = workers
+            .iter()
+            .zip(&created)
+            .all(|(w, c)| modified(&w.heartbeat) != *c);
         if all_ready {
             return true;
         }
         for worker in workers.iter() {
-            if let Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) = waitpid(worker.pid, Some(WaitPidFlag::WNOHANG)) {
+            if let Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) =
+                waitpid(worker.pid, Some(WaitPidFlag::WNOHANG))
+            {
                 return false;
             }
         }
@@ -174,7 +190,10 @@ fn reap_and_replace(
     let mut index = 0;
     while index < workers.len() {
         let status = waitpid(workers[index].pid, Some(WaitPidFlag::WNOHANG));
-        let exited = matches!(status, Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_));
+        let exited = matches!(
+            status,
+            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_)
+        );
         if !exited {
             index += 1;
             continue;
@@ -182,10 +201,17 @@ fn reap_and_replace(
         let gone = workers.remove(index);
         let _ = std::fs::remove_file(&gone.heartbeat);
         if !gone.retiring {
-            eprintln!("stage-06: worker {} exited ({status:?}); starting a new one", gone.pid);
+            eprintln!(
+                "stage-06: worker {} exited ({status:?}); starting a new one",
+                gone.pid
+            );
             let heartbeat = next_heartbeat();
             let pid = fork_worker(&heartbeat, work)?;
-            workers.push(Worker { pid, heartbeat, retiring: false });
+            workers.push(Worker {
+                pid,
+                heartbeat,
+                retiring: false,
+            });
         }
     }
     Ok(())
@@ -196,9 +222,14 @@ fn reap_and_replace(
 /// request. Only that request fails; the worker is replaced when reaped.
 fn kill_hung(workers: &[Worker], timeout: Duration) {
     for worker in workers {
-        let silent = modified(&worker.heartbeat).and_then(|m| m.elapsed().ok()).unwrap_or_default();
+        let silent = modified(&worker.heartbeat)
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
         if silent > timeout {
-            eprintln!("stage-06: worker {} has been silent for {silent:?}: killing it", worker.pid);
+            eprintln!(
+                "stage-06: worker {} has been silent for {silent:?}: killing it",
+                worker.pid
+            );
             let _ = kill(worker.pid, Signal::SIGKILL);
         }
     }
@@ -214,7 +245,12 @@ fn stop_all(workers: &mut Vec<Worker>, grace: Duration) {
     }
     let started = Instant::now();
     while !workers.is_empty() {
-        workers.retain(|w| matches!(waitpid(w.pid, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive)));
+        workers.retain(|w| {
+            matches!(
+                waitpid(w.pid, Some(WaitPidFlag::WNOHANG)),
+                Ok(WaitStatus::StillAlive)
+            )
+        });
         if started.elapsed() > grace {
             for worker in workers.iter() {
                 let _ = kill(worker.pid, Signal::SIGKILL);
