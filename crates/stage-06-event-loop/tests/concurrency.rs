@@ -1,0 +1,105 @@
+//! Many connections at once, and clients that do not keep up.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use testkit::{ServerProcess, connect, read_response, status_of, visible};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
+
+fn start(args: &[&str]) -> ServerProcess {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps"));
+    ServerProcess::start_command(command)
+}
+
+fn get(stream: &mut TcpStream, path: &str) -> Vec<u8> {
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+        .unwrap();
+    read_response(stream, false)
+}
+
+#[test]
+fn five_hundred_keep_alive_connections_all_answered() {
+    let server = start(&["--workers", "0", "--no-access-log", "workers:application"]);
+    // Open them all first: a server that served one connection at a time
+    // would never get past the first while it stays open.
+    let mut streams: Vec<TcpStream> = (0..500).map(|_| connect(server.addr)).collect();
+    for round in 0..3 {
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let body = format!("{i}-{round}");
+            let request = format!(
+                "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+        }
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let response = read_response(stream, false);
+            let expected = format!("{i}-{round}");
+            assert!(
+                response.ends_with(expected.as_bytes()),
+                "connection {i}, round {round}: {}",
+                visible(&response)
+            );
+        }
+    }
+}
+
+#[test]
+fn an_idle_connection_no_longer_holds_up_others() {
+    // Stage-05's trap, gone: A holds an idle keep-alive connection, B is served.
+    let server = start(&["--workers", "0", "workers:application"]);
+    let mut a = connect(server.addr);
+    assert_eq!(status_of(&get(&mut a, "/")), Some(200));
+    let mut b = connect(server.addr);
+    b.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    assert_eq!(status_of(&get(&mut b, "/")), Some(200), "B waited for A");
+}
+
+#[test]
+fn a_client_that_sends_slowly_does_not_stall_others() {
+    let server = start(&["--workers", "0", "workers:application"]);
+    let mut slow = connect(server.addr);
+    slow.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+        .unwrap();
+    for _ in 0..20 {
+        // Each is answered while the upload is still incomplete; a server
+        // stuck in the slow client's read would time these out.
+        let mut other = connect(server.addr);
+        other
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(status_of(&get(&mut other, "/")), Some(200));
+    }
+    slow.write_all(b"cdefghij").unwrap();
+    assert!(read_response(&mut slow, false).ends_with(b"abcdefghij"));
+}
+
+#[test]
+fn a_client_that_does_not_read_does_not_stall_others_or_fill_memory() {
+    let server = start(&["--workers", "0", "workers:application"]);
+    // Ask for 256 MB and read none of it: the generator must be paused.
+    let mut hog = connect(server.addr);
+    hog.write_all(b"GET /stream?256 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(500));
+    for _ in 0..20 {
+        let mut other = connect(server.addr);
+        other
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(status_of(&get(&mut other, "/")), Some(200));
+    }
+    // The hog can still read its response, in order, when it wants.
+    let mut head = [0u8; 17];
+    hog.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK\r\n");
+}

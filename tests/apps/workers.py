@@ -1,0 +1,33 @@
+"""Apps for stage-06's worker tests: which process answered, and apps
+that die, hang, or stream more than a slow client reads."""
+
+import os
+import time
+
+
+def text(start_response, body, status="200 OK"):
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/pid":
+        return text(start_response, f"{os.getpid()}\n".encode())
+    if path == "/echo":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return text(start_response, environ["wsgi.input"].read(length))
+    if path == "/die":
+        os._exit(1)
+    if path == "/hang":
+        time.sleep(1000)
+    if path == "/sleep":
+        time.sleep(float(environ["QUERY_STRING"] or "0.2"))
+        return text(start_response, b"slept\n")
+    if path == "/stream":
+        megabytes = int(environ["QUERY_STRING"] or "64")
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (b"x" * 65536 for _ in range(megabytes * 16))
+    if path == "/multiprocess":
+        return text(start_response, f"{environ['wsgi.multiprocess']}\n".encode())
+    return text(start_response, b"Hello, world!\n")
