@@ -220,18 +220,25 @@ impl EventLoop {
     }
 
     /// Connections waiting for a request that has not started are closed
-    /// at once when stopping; the others finish what they are doing.
+    /// when stopping; the others finish what they are doing. The close is
+    /// the gentle one (FIN, then waiting for the client): dropping a socket
+    /// with unread bytes in it would send a reset, and a request the client
+    /// had just sent would be lost in it rather than cleanly refused by EOF,
+    /// which tells an HTTP client it may send it again.
     fn close_idle(&mut self) {
-        let idle: Vec<Token> = self
-            .connections
-            .iter()
-            .filter(|(_, c)| {
-                matches!(c.phase, Phase::Head) && c.input.is_empty() && c.pending_output() == 0
-            })
-            .map(|(t, _)| *t)
-            .collect();
-        for token in idle {
-            self.connections.remove(&token);
+        let linger = Instant::now() + self.config.linger;
+        for conn in self.connections.values_mut() {
+            let idle = matches!(conn.phase, Phase::Head)
+                && conn.input.is_empty()
+                && conn.pending_output() == 0;
+            if idle && conn.read_available(1, &mut self.scratch) && conn.input.is_empty() {
+                conn.phase = Phase::Closing {
+                    abort: false,
+                    shut: true,
+                };
+                let _ = conn.stream.shutdown(Shutdown::Write);
+                conn.deadline = linger;
+            }
         }
     }
 
