@@ -303,7 +303,7 @@ impl Responder {
         // ANCHOR: ex-04.4-defer-headers
         slf.borrow_mut().started = Some(started);
         // ANCHOR_END: ex-04.4-defer-headers
-        slf.getattr("write")
+        slf.getattr(intern!(slf.py(), "write"))
     }
     // ANCHOR_END: start_response
 
@@ -423,7 +423,7 @@ pub fn run_app(
     responder: &Bound<'_, Responder>,
 ) -> Outcome {
     let result = responder
-        .getattr("start_response")
+        .getattr(intern!(py, "start_response"))
         .and_then(|start_response| app.call1((environ, start_response)));
     match result {
         Err(error) => conclude(py, responder, Some(error)),
@@ -528,7 +528,7 @@ pub fn begin(
     responder: &Bound<'_, Responder>,
 ) -> Step {
     let result = responder
-        .getattr("start_response")
+        .getattr(intern!(py, "start_response"))
         .and_then(|start_response| app.call1((environ, start_response)));
     let body = match result {
         Ok(body) => body,
