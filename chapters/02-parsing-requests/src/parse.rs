@@ -33,8 +33,18 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
     // the end of its request line must not make us buffer forever.
     check_request_line_length(buf, limits)?;
 
-    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut parsed = httparse::Request::new(&mut slots);
+    // httparse fills a fixed array of header slots; its size is the header
+    // count limit. The usual limits fit on the stack, which is cheaper than
+    // allocating (and zeroing) slots on the heap for every request.
+    let mut stack_slots = [httparse::EMPTY_HEADER; 128];
+    let mut heap_slots = Vec::new();
+    let slots: &mut [httparse::Header<'_>] = if limits.max_headers <= stack_slots.len() {
+        &mut stack_slots[..limits.max_headers]
+    } else {
+        heap_slots.resize(limits.max_headers, httparse::EMPTY_HEADER);
+        &mut heap_slots
+    };
+    let mut parsed = httparse::Request::new(slots);
     let head_len = match parsed.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > limits.max_head_bytes => {

@@ -209,7 +209,7 @@ fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
 /// names come from clients, so the cache is bounded.
 fn key_object<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
     const MAX_KEYS: usize = 256;
-    static KEYS: PyOnceLock<Mutex<HashMap<String, Py<PyString>>>> = PyOnceLock::new();
+    static KEYS: PyOnceLock<Mutex<HashMap<String, Py<PyString>, BuildFnv>>> = PyOnceLock::new();
     let mut keys = KEYS
         .get_or_init(py, Default::default)
         .lock()
@@ -222,6 +222,34 @@ fn key_object<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
         keys.insert(key.to_string(), made.clone().unbind());
     }
     made
+}
+
+/// FNV-1a, a tiny hash for the key cache: its keys are a few dozen short
+/// strings, where the standard SipHash (built to resist crafted keys in
+/// big tables) costs more than the lookup saves. The cache is bounded, so
+/// crafted header names cannot make it degrade.
+#[derive(Default, Clone, Copy)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 // ANCHOR_END: build_environ
 

@@ -306,7 +306,7 @@ impl Responder {
         this.send_head(slf.py())?;
         drop(this);
         // ANCHOR_END: ex-04.4-defer-headers
-        slf.getattr("write")
+        slf.getattr(intern!(slf.py(), "write"))
     }
     // ANCHOR_END: start_response
 
@@ -426,7 +426,7 @@ pub fn run_app(
     responder: &Bound<'_, Responder>,
 ) -> Outcome {
     let result = responder
-        .getattr("start_response")
+        .getattr(intern!(py, "start_response"))
         .and_then(|start_response| app.call1((environ, start_response)));
     match result {
         Err(error) => conclude(py, responder, Some(error)),
@@ -532,7 +532,7 @@ pub fn begin(
     responder: &Bound<'_, Responder>,
 ) -> Step {
     let result = responder
-        .getattr("start_response")
+        .getattr(intern!(py, "start_response"))
         .and_then(|start_response| app.call1((environ, start_response)));
     let body = match result {
         Ok(body) => body,
@@ -577,8 +577,11 @@ impl InProgress {
 // ANCHOR_END: in_progress
 
 fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
-    // getattr_opt asks "is there a close?" without raising and catching an
-    // AttributeError for the common case of a plain list.
+    // A plain list or tuple, the most common result, has no close(); asking
+    // would cost an AttributeError made and thrown away (before Python 3.13).
+    if body.is_exact_instance_of::<PyList>() || body.is_exact_instance_of::<PyTuple>() {
+        return Ok(());
+    }
     if let Some(close) = body.getattr_opt(intern!(body.py(), "close"))? {
         close.call0()?;
     }
