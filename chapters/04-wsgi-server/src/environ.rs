@@ -6,6 +6,7 @@
 //! Rust (so it can be tested without Python), and [`build_environ`] puts
 //! them in a dict together with the `wsgi.*` objects.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -32,36 +33,36 @@ pub struct ConnectionInfo {
 /// Every value is a native `str` whose characters are the request's bytes
 /// decoded as latin-1, as PEP 3333 requires: an application recovers the
 /// bytes with `.encode("latin-1")` and decodes them as it knows best.
-pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("REQUEST_METHOD".to_string(), request.method.clone()),
+pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(Cow<'static, str>, String)> {
+    let mut vars: Vec<(Cow<'static, str>, String)> = vec![
+        ("REQUEST_METHOD".into(), request.method.clone()),
         // The app is mounted at the root: everything is PATH_INFO.
-        ("SCRIPT_NAME".to_string(), String::new()),
+        ("SCRIPT_NAME".into(), String::new()),
         (
-            "PATH_INFO".to_string(),
+            "PATH_INFO".into(),
             latin1(&percent_decode(origin_path(&request.path))),
         ),
         // The query string stays percent-encoded; parsing it is the app's job.
-        ("QUERY_STRING".to_string(), latin1(request.query.as_bytes())),
-        ("SERVER_NAME".to_string(), ip_text(conn.local.ip())),
-        ("SERVER_PORT".to_string(), decimal(conn.local.port().into())),
-        ("SERVER_PROTOCOL".to_string(), request.version.to_string()),
-        ("REMOTE_ADDR".to_string(), ip_text(conn.peer.ip())),
-        ("REMOTE_PORT".to_string(), decimal(conn.peer.port().into())),
+        ("QUERY_STRING".into(), latin1(request.query.as_bytes())),
+        ("SERVER_NAME".into(), ip_text(conn.local.ip())),
+        ("SERVER_PORT".into(), decimal(conn.local.port().into())),
+        ("SERVER_PROTOCOL".into(), request.version.to_string()),
+        ("REMOTE_ADDR".into(), ip_text(conn.peer.ip())),
+        ("REMOTE_PORT".into(), decimal(conn.peer.port().into())),
     ];
     // CGI gives these two their own names, without the HTTP_ prefix, and
     // never also as HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH.
     if let Some(content_type) = joined(request, "content-type") {
-        vars.push(("CONTENT_TYPE".to_string(), content_type));
+        vars.push(("CONTENT_TYPE".into(), content_type));
     }
     if let Some(length) = request.content_length {
-        vars.push(("CONTENT_LENGTH".to_string(), length.to_string()));
+        vars.push(("CONTENT_LENGTH".into(), decimal(length)));
     }
     for (name, _) in &request.headers {
         let Some(key) = http_key(name) else { continue };
         if vars.iter().all(|(k, _)| *k != key) {
             let value = joined(request, name).unwrap_or_default();
-            vars.push((key, value));
+            vars.push((key.into(), value));
         }
     }
     vars
