@@ -4,6 +4,8 @@ that die, hang, or stream more than a slow client reads."""
 import os
 import time
 
+PULLED = {"pieces": 0}
+
 
 def text(start_response, body, status="200 OK"):
     start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -28,6 +30,17 @@ def application(environ, start_response):
         megabytes = int(environ["QUERY_STRING"] or "64")
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return (b"x" * 65536 for _ in range(megabytes * 16))
+    if path == "/counted-stream":
+        # Counts how many pieces the server has pulled: a server that
+        # respects backpressure stops pulling while the client is not reading.
+        def pieces(count):
+            for _ in range(count):
+                PULLED["pieces"] += 1
+                yield b"y" * 65536
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return pieces(int(environ["QUERY_STRING"] or "1000"))
+    if path == "/pulled":
+        return text(start_response, f"{PULLED['pieces']}\n".encode())
     if path == "/multiprocess":
         return text(start_response, f"{environ['wsgi.multiprocess']}\n".encode())
     return text(start_response, b"Hello, world!\n")

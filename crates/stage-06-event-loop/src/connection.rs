@@ -92,6 +92,10 @@ pub struct Connection {
     pub peer_closed: bool,
     /// The first byte of the current head arrived (the header timeout runs).
     pub head_started: bool,
+    /// Bytes written and body pieces pulled so far: with edge-triggered
+    /// readiness, the loop must tell "nothing moved" from "moved and ended
+    /// where it started" (say, every byte pulled was also written).
+    pub moved: u64,
 }
 
 impl Connection {
@@ -106,6 +110,7 @@ impl Connection {
             deadline,
             peer_closed: false,
             head_started: false,
+            moved: 0,
         }
     }
 
@@ -151,7 +156,10 @@ impl Connection {
         while !output.is_empty() {
             match self.stream.write(&output) {
                 Ok(0) => return false,
-                Ok(n) => drop(output.drain(..n)),
+                Ok(n) => {
+                    output.drain(..n);
+                    self.moved += n as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return false,
@@ -251,4 +259,61 @@ pub fn parse_input(
 
 fn refuse(error: &ParseError) -> Progress {
     Progress::Refuse(error.status().0, format!("{error}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` one at a time, as a slow network would, and collects
+    /// every request completed (or refusal) on the way.
+    fn feed(bytes: &[u8], limits: &Limits) -> Vec<Result<(String, Vec<u8>), u16>> {
+        let (mut phase, mut input, mut seen) = (Phase::Head, Vec::new(), Vec::new());
+        for &byte in bytes {
+            input.push(byte);
+            loop {
+                match parse_input(&mut phase, &mut input, limits, ChunkLimits::default()) {
+                    Progress::Waiting => break,
+                    Progress::Complete(request, body) => {
+                        seen.push(Ok((request.target, body)));
+                        phase = Phase::Head;
+                    }
+                    Progress::Refuse(code, _) => return [seen, vec![Err(code)]].concat(),
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn pipelined_requests_come_out_in_order_whatever_the_pieces() {
+        let bytes = b"POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc\
+POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1;x\r\nf\r\n0\r\n\r\n\
+GET /c HTTP/1.1\r\nHost: t\r\n\r\n";
+        let seen = feed(bytes, &Limits::default());
+        let expected: Vec<Result<(String, Vec<u8>), u16>> = vec![
+            Ok(("/a".into(), b"abc".to_vec())),
+            Ok(("/b".into(), b"def".to_vec())),
+            Ok(("/c".into(), Vec::new())),
+        ];
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn malformed_and_oversized_requests_are_refused() {
+        assert_eq!(
+            feed(b"GET / HTTP/1.1\nHost: t\n\n", &Limits::default()),
+            vec![Err(400)]
+        );
+        let chunk = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert_eq!(feed(chunk, &Limits::default()), vec![Err(400)]);
+        let small = Limits {
+            max_body_bytes: 4,
+            ..Limits::default()
+        };
+        let big_chunked = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        assert_eq!(feed(big_chunked, &small), vec![Err(413)]);
+        let big_length = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(feed(big_length, &small), vec![Err(413)]);
+    }
 }

@@ -298,6 +298,7 @@ impl EventLoop {
                 conn.input.len(),
                 conn.pending_output(),
                 phase_name(&conn.phase),
+                conn.moved,
             );
             let cap = self.config.limits.max_head_bytes + 64 * 1024;
             if !matches!(conn.phase, Phase::Responding { .. })
@@ -334,6 +335,7 @@ impl EventLoop {
                 conn.input.len(),
                 conn.pending_output(),
                 phase_name(&conn.phase),
+                conn.moved,
             );
             if after == before {
                 break true;
@@ -588,6 +590,7 @@ impl EventLoop {
             let Some(current) = progress.take() else {
                 return;
             };
+            conn.moved += 1;
             match current.step(py, responder.bind(py)) {
                 Step::More(next) => *progress = Some(next),
                 Step::Done(outcome) => return self.finish(py, conn, outcome, log),

@@ -1,0 +1,108 @@
+//! The event loop in this process: backpressure and pipelining, observed
+//! from outside.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use stage_03::FixedClock;
+use stage_04::{AppSpec, load_app};
+use stage_06::{EventLoop, LoopConfig};
+use testkit::{connect, read_response, visible};
+
+/// The workers.py app on an event loop of its own, with a small high-water mark.
+fn serve() -> SocketAddr {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps/workers.py");
+    let spec = AppSpec::File {
+        path,
+        callable: "application".into(),
+    };
+    let app = Python::attach(|py| load_app(py, &spec)).expect("the fixture app loads");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = LoopConfig {
+        high_water: 256 * 1024,
+        access_log: false,
+        ..LoopConfig::default()
+    };
+    let mut event_loop =
+        EventLoop::new(listener, app, Arc::new(FixedClock::rfc_example()), config).unwrap();
+    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_, _| {}));
+    addr
+}
+
+fn body(response: &[u8]) -> String {
+    String::from_utf8_lossy(response)
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_client_that_does_not_read_pauses_the_generator() {
+    let addr = serve();
+    let mut hog = connect(addr);
+    // 1000 pieces of 64 KiB: 64 MB the client will not read for now.
+    hog.write_all(b"GET /counted-stream?1000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(500));
+    let mut other = connect(addr);
+    other
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    other
+        .write_all(b"GET /pulled HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let pulled: usize = body(&read_response(&mut other, false)).parse().unwrap();
+    // The socket buffers take a few MB; the server's own buffer stops at
+    // its high-water mark. All 1000 would mean no backpressure at all.
+    assert!(
+        pulled > 0 && pulled < 300,
+        "the server pulled {pulled} of 1000 pieces from a client reading nothing"
+    );
+    // Reading resumes the generator, to the last byte (the head first,
+    // then the chunked body, whose data is all `y`).
+    hog.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        hog.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let mut total = 0usize;
+    let mut chunk = vec![0u8; 1 << 16];
+    while total < 1000 * 65536 {
+        let n = hog.read(&mut chunk).unwrap();
+        assert!(n > 0, "the stream ended early after {total} bytes");
+        total += chunk[..n].iter().filter(|&&b| b == b'y').count();
+    }
+    assert_eq!(total, 1000 * 65536);
+}
+
+#[test]
+fn requests_that_arrive_together_are_all_answered() {
+    let addr = serve();
+    let mut stream = connect(addr);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // One write, three requests: a single readiness edge. The loop must go
+    // on until nothing moves, or the second and third wait forever.
+    stream
+        .write_all(b"GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\nGET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    for expected in [
+        "Hello, world!",
+        "Hello, world!",
+        &std::process::id().to_string(),
+    ] {
+        let response = read_response(&mut stream, false);
+        assert_eq!(body(&response), expected, "{}", visible(&response));
+    }
+}
