@@ -34,7 +34,7 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const CHAPTERS: [Chapter; 5] = [
+pub const CHAPTERS: [Chapter; 6] = [
     Chapter {
         number: 1,
         slug: "01-http-is-text",
@@ -70,10 +70,22 @@ pub const CHAPTERS: [Chapter; 5] = [
         stage_dir: "crates/stage-05-keep-alive",
         package: "ch05",
     },
+    Chapter {
+        number: 6,
+        slug: "06-event-loop",
+        title: "Many connections, then many processes",
+        stage_dir: "crates/stage-06-event-loop",
+        package: "ch06",
+    },
 ];
 
 /// Test files that drive a stage's binary: a chapter crate has no binary.
-const BINARY_TESTS: [&str; 2] = ["tests/cli.rs", "tests/echo.rs"];
+const BINARY_TESTS: [&str; 4] = [
+    "tests/cli.rs",
+    "tests/echo.rs",
+    "tests/concurrency.rs",
+    "tests/workers.rs",
+];
 
 impl Chapter {
     /// The chapter whose number is `number`.
