@@ -98,6 +98,9 @@ pub struct Connection {
     /// readiness, the loop must tell "nothing moved" from "moved and ended
     /// where it started" (say, every byte pulled was also written).
     pub moved: u64,
+    /// The socket had nothing more to read when last asked; reset when the
+    /// poll reports it ready again.
+    pub drained: bool,
 }
 
 impl Connection {
@@ -113,6 +116,7 @@ impl Connection {
             peer_closed: false,
             head_started: false,
             moved: 0,
+            drained: false,
         }
     }
 
@@ -134,11 +138,17 @@ impl Connection {
     /// is the loop's read buffer, reused rather than zeroed for every read.
     /// Returns false when the connection is broken.
     pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> bool {
-        while !self.peer_closed && self.input.len() < cap {
+        while !self.peer_closed && !self.drained && self.input.len() < cap {
             match self.stream.read(scratch) {
                 Ok(0) => self.peer_closed = true,
-                Ok(n) => self.input.extend_from_slice(&scratch[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Ok(n) => {
+                    self.input.extend_from_slice(&scratch[..n]);
+                    // A short read emptied the socket: asking again would
+                    // only return WouldBlock, one system call per request
+                    // for nothing. New bytes will come with a new event.
+                    self.drained = n < scratch.len();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return false,
             }

@@ -233,6 +233,7 @@ impl EventLoop {
             let idle = matches!(conn.phase, Phase::Head)
                 && conn.input.is_empty()
                 && conn.pending_output() == 0;
+            conn.drained = false;
             if idle && conn.read_available(1, &mut self.scratch) && conn.input.is_empty() {
                 conn.phase = Phase::Closing {
                     abort: false,
@@ -295,6 +296,7 @@ impl EventLoop {
         let Some(mut conn) = self.connections.remove(&token) else {
             return;
         };
+        conn.drained = false; // the poll says there may be something to read
         let alive = loop {
             let before = (
                 conn.input.len(),
