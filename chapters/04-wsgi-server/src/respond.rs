@@ -381,13 +381,12 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             )));
         };
         check_header(&name, &value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let lower = name.to_ascii_lowercase();
-        if HOP_BY_HOP.contains(&lower.as_str()) {
+        if HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop)) {
             return Err(PyValueError::new_err(format!(
                 "hop-by-hop header {name:?} is the server's to set, not the application's"
             )));
         }
-        if lower == "content-length" {
+        if name.eq_ignore_ascii_case("content-length") {
             let length = parse_decimal(value.trim()).ok_or_else(|| {
                 PyValueError::new_err(format!("Content-Length {value:?} is not a number"))
             })?;

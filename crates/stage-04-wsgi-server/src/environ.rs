@@ -31,22 +31,28 @@ pub struct ConnectionInfo {
 /// Every value is a native `str` whose characters are the request's bytes
 /// decoded as latin-1, as PEP 3333 requires: an application recovers the
 /// bytes with `.encode("latin-1")` and decodes them as it knows best.
-pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(Cow<'static, str>, String)> {
-    let mut vars: Vec<(Cow<'static, str>, String)> = vec![
-        ("REQUEST_METHOD".into(), request.method.clone()),
+pub fn cgi_variables<'r>(
+    request: &'r Request,
+    conn: &ConnectionInfo,
+) -> Vec<(Cow<'static, str>, Cow<'r, str>)> {
+    let mut vars: Vec<(Cow<'static, str>, Cow<'r, str>)> = vec![
+        ("REQUEST_METHOD".into(), request.method.as_str().into()),
         // The app is mounted at the root: everything is PATH_INFO.
-        ("SCRIPT_NAME".into(), String::new()),
-        (
-            "PATH_INFO".into(),
-            latin1(&percent_decode(origin_path(&request.path))),
-        ),
+        ("SCRIPT_NAME".into(), "".into()),
+        ("PATH_INFO".into(), path_info(&request.path)),
         // The query string stays percent-encoded; parsing it is the app's job.
-        ("QUERY_STRING".into(), latin1(request.query.as_bytes())),
-        ("SERVER_NAME".into(), ip_text(conn.local.ip())),
-        ("SERVER_PORT".into(), decimal(conn.local.port().into())),
-        ("SERVER_PROTOCOL".into(), request.version.to_string()),
-        ("REMOTE_ADDR".into(), ip_text(conn.peer.ip())),
-        ("REMOTE_PORT".into(), decimal(conn.peer.port().into())),
+        ("QUERY_STRING".into(), as_latin1(&request.query)),
+        ("SERVER_NAME".into(), ip_text(conn.local.ip()).into()),
+        (
+            "SERVER_PORT".into(),
+            decimal(conn.local.port().into()).into(),
+        ),
+        ("SERVER_PROTOCOL".into(), request.version.to_string().into()),
+        ("REMOTE_ADDR".into(), ip_text(conn.peer.ip()).into()),
+        (
+            "REMOTE_PORT".into(),
+            decimal(conn.peer.port().into()).into(),
+        ),
     ];
     // CGI gives these two their own names, without the HTTP_ prefix, and
     // never also as HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH.
@@ -54,7 +60,7 @@ pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(Cow<'stat
         vars.push(("CONTENT_TYPE".into(), content_type));
     }
     if let Some(length) = request.content_length {
-        vars.push(("CONTENT_LENGTH".into(), decimal(length)));
+        vars.push(("CONTENT_LENGTH".into(), decimal(length).into()));
     }
     for (name, _) in &request.headers {
         let Some(key) = http_key(name) else { continue };
@@ -64,6 +70,26 @@ pub fn cgi_variables(request: &Request, conn: &ConnectionInfo) -> Vec<(Cow<'stat
         }
     }
     vars
+}
+
+/// PATH_INFO: the path percent-decoded, each byte then one latin-1 char.
+/// Most paths have neither `%` nor non-ASCII bytes, and are used as they are.
+fn path_info(path: &str) -> Cow<'_, str> {
+    let path = origin_path(path);
+    if path.is_ascii() && !path.contains('%') {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(latin1(&percent_decode(path)))
+    }
+}
+
+/// The text's bytes as latin-1 chars: ASCII is already that.
+fn as_latin1(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(latin1(text.as_bytes()))
+    }
 }
 
 /// `X-Forwarded-For` becomes `HTTP_X_FORWARDED_FOR`. Names that contain
@@ -89,10 +115,12 @@ fn http_key(name: &str) -> Option<String> {
 /// All values of a header joined into one, as CGI has one key per name:
 /// with `, ` as HTTP defines for lists (RFC 9110, section 5.3), except
 /// `Cookie`, whose pairs are separated by `; ` (RFC 6265, section 5.4).
-fn joined(request: &Request, name: &str) -> Option<String> {
-    let values: Vec<&str> = request.header_values(name).collect();
-    if values.is_empty() {
-        return None;
+fn joined<'r>(request: &'r Request, name: &str) -> Option<Cow<'r, str>> {
+    let values: Vec<&'r str> = request.header_values(name).collect();
+    match values.as_slice() {
+        [] => return None,
+        [only] => return Some(Cow::Borrowed(only)),
+        _ => {}
     }
     // ANCHOR: ex-04.3-repeated-headers
     let separator = if name.eq_ignore_ascii_case("cookie") {
@@ -101,7 +129,7 @@ fn joined(request: &Request, name: &str) -> Option<String> {
         ", "
     };
     // ANCHOR_END: ex-04.3-repeated-headers
-    Some(values.join(separator))
+    Some(Cow::Owned(values.join(separator)))
 }
 // ANCHOR_END: cgi_variables
 
@@ -323,7 +351,7 @@ mod tests {
             peer: ([127, 0, 0, 1], 5000).into(),
         };
         let vars = cgi_variables(&request, &conn);
-        let get = |key: &str| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref());
         assert_eq!(get("HTTP_ACCEPT"), Some("a, b"));
         assert_eq!(get("HTTP_COOKIE"), Some("s=1; t=2"));
         assert_eq!(vars.iter().filter(|(k, _)| k == "HTTP_COOKIE").count(), 1);
