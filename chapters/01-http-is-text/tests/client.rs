@@ -8,8 +8,8 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
+use ch01::{FetchError, FetchOptions, Url, build_request, fetch, split_response, visible};
 use common::{closed_port_url, one_shot_server};
-use stage_01::{FetchError, FetchOptions, Url, build_request, fetch, split_response, visible};
 
 #[test]
 fn request_bytes_are_pinned() {

@@ -4,7 +4,7 @@
 //! The malformed-request table: every naive-parser pitfall of chapter 2 and
 //! every leniency of httparse a server must refuse, with the error each gets.
 
-use stage_02::{Limits, ParseError, Parsed, ReadError, parse_request, read_request};
+use ch02::{Limits, ParseError, Parsed, ReadError, parse_request, read_request};
 use testkit::Trickle;
 
 fn malformed(part: &'static str) -> ParseError {
@@ -171,7 +171,7 @@ fn no_prefix_of_a_malformed_request_parses_as_complete() {
             {
                 assert_eq!(
                     request.body,
-                    stage_02::BodyFraming::Chunked,
+                    ch02::BodyFraming::Chunked,
                     "{what}: a prefix of {end} bytes parsed"
                 );
             }

@@ -3,10 +3,10 @@
 #![cfg(feature = "exercises")]
 //! Well-formed requests: what the parser makes of them, whole or in pieces.
 
-use proptest::prelude::*;
-use stage_02::{
+use ch02::{
     Limits, ParseError, Parsed, ReadError, Request, Version, describe, parse_request, read_request,
 };
+use proptest::prelude::*;
 use testkit::Trickle;
 
 fn parse_complete(bytes: &[u8]) -> (Request, usize) {

@@ -3,11 +3,11 @@
 #![cfg(feature = "exercises")]
 //! The exact bytes the response writer produces.
 
+use ch03::chunked::{LAST_CHUNK, encode_chunk};
+use ch03::headers::ResponseError;
+use ch03::{FixedClock, Framing, Response, ResponseWriter, Status, body_allowed};
 use proptest::prelude::*;
 use stage_01::{split_response, visible};
-use stage_03::chunked::{LAST_CHUNK, encode_chunk};
-use stage_03::headers::ResponseError;
-use stage_03::{FixedClock, Framing, Response, ResponseWriter, Status, body_allowed};
 
 fn writer() -> ResponseWriter<FixedClock> {
     ResponseWriter::with_clock(FixedClock::rfc_example(), "stage-03")

@@ -424,10 +424,7 @@ pub fn run_app(
     environ: Bound<'_, PyDict>,
     responder: &Bound<'_, Responder>,
 ) -> Outcome {
-    let result = responder
-        .getattr(intern!(py, "start_response"))
-        .and_then(|start_response| app.call1((environ, start_response)));
-    match result {
+    match call(py, app, environ, responder) {
         Err(error) => conclude(py, responder, Some(error)),
         Ok(body) => {
             let sent = send_result(py, &body, responder);
@@ -436,6 +433,17 @@ pub fn run_app(
     }
 }
 // ANCHOR_END: run_app
+
+/// `application(environ, start_response)`, the one call WSGI is about.
+fn call<'py>(
+    py: Python<'py>,
+    app: &Bound<'py, PyAny>,
+    environ: Bound<'py, PyDict>,
+    responder: &Bound<'py, Responder>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let start_response = responder.getattr(intern!(py, "start_response"))?;
+    app.call1((environ, start_response))
+}
 
 // ANCHOR: finish
 /// The end of a response, however it went: close the result, then turn
@@ -530,10 +538,7 @@ pub fn begin(
     environ: Bound<'_, PyDict>,
     responder: &Bound<'_, Responder>,
 ) -> Step {
-    let result = responder
-        .getattr(intern!(py, "start_response"))
-        .and_then(|start_response| app.call1((environ, start_response)));
-    let body = match result {
+    let body = match call(py, app, environ, responder) {
         Ok(body) => body,
         Err(error) => return Step::Done(conclude(py, responder, Some(error))),
     };

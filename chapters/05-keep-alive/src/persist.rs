@@ -3,6 +3,7 @@
 //! Whether a connection stays open after a response (RFC 9112, section 9.3).
 
 use stage_02::{Request, Version};
+use stage_04::AfterResponse;
 
 // ANCHOR: keep_alive
 /// Whether the client asked for, or by default gets, a persistent
@@ -16,6 +17,23 @@ pub fn keep_alive_requested(request: &Request) -> bool {
     // ANCHOR_END: ex-05.1-keep-alive
 }
 // ANCHOR_END: keep_alive
+
+/// What follows the response to `request`: the connection stays open if
+/// the client wants it and the server is not stopping; chunked bodies only
+/// for HTTP/1.1, and an explicit `keep-alive` for HTTP/1.0 clients.
+pub fn after_response(request: &Request, stopping: bool) -> AfterResponse {
+    match (keep_alive_requested(request) && !stopping, request.version) {
+        (false, _) => AfterResponse::Close,
+        (true, Version::Http11) => AfterResponse::KeepOpen {
+            http11: true,
+            announce: false,
+        },
+        (true, Version::Http10) => AfterResponse::KeepOpen {
+            http11: false,
+            announce: true,
+        },
+    }
+}
 
 /// What the client expects before sending its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

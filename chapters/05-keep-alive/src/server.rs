@@ -11,18 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use stage_02::{BodyFraming, Limits, ReadError, Request, Version, read_head};
+use stage_02::{BodyFraming, Limits, ReadError, Request, read_head};
 use stage_03::{Clock, lingering_close};
 use stage_04::environ::ConnectionInfo;
 use stage_04::log::AccessEntry;
 use stage_04::respond::abort_on_close;
 use stage_04::server::{Core, Serve, access_entry, refuse};
-use stage_04::{AfterResponse, Outcome, Responder};
+use stage_04::{Outcome, Responder};
 
 use crate::body::{BodyLimits, BodyReader, Continue};
 use crate::chunked::ChunkLimits;
 use crate::input::StreamInput;
-use crate::persist::{Expectation, expectation, keep_alive_requested};
+use crate::persist::{Expectation, after_response, expectation};
 
 /// Limits and timeouts, with gunicorn-like defaults.
 #[derive(Debug, Clone)]
@@ -193,18 +193,7 @@ impl Server {
                 "the server is out of file descriptors\n",
             );
         };
-        let keep_open = keep_alive_requested(request) && !self.core.is_stopping();
-        let after = match (keep_open, request.version) {
-            (false, _) => AfterResponse::Close,
-            (true, Version::Http11) => AfterResponse::KeepOpen {
-                http11: true,
-                announce: false,
-            },
-            (true, Version::Http10) => AfterResponse::KeepOpen {
-                http11: false,
-                announce: true,
-            },
-        };
+        let after = after_response(request, self.core.is_stopping());
         let continue_state = match (expect, request.body) {
             (Expectation::Continue, BodyFraming::Length(1..) | BodyFraming::Chunked) => {
                 Continue::Pending

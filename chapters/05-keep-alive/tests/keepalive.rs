@@ -172,7 +172,7 @@ fn an_unread_body_is_drained_before_the_next_request() {
 
 #[test]
 fn a_body_too_large_to_drain_closes_the_connection() {
-    let server = serve(stage_05::ServerConfig {
+    let server = serve(ch05::ServerConfig {
         max_drain: 1000,
         ..quick()
     });
@@ -214,7 +214,7 @@ fn connection_close_from_the_client_ends_the_connection() {
 
 #[test]
 fn an_idle_connection_is_closed_quietly_after_the_keep_alive_time() {
-    let server = serve(stage_05::ServerConfig {
+    let server = serve(ch05::ServerConfig {
         keep_alive: Duration::from_millis(300),
         ..quick()
     });
@@ -227,7 +227,7 @@ fn an_idle_connection_is_closed_quietly_after_the_keep_alive_time() {
 
 #[test]
 fn a_slowloris_head_gets_408() {
-    let server = serve(stage_05::ServerConfig {
+    let server = serve(ch05::ServerConfig {
         header_timeout: Duration::from_millis(500),
         ..quick()
     });
@@ -299,7 +299,7 @@ fn a_request_split_at_every_byte_is_answered_the_same() {
 fn one_idle_keep_alive_client_holds_up_everyone_else() {
     // The single-threaded trap: while client A keeps its connection open
     // and idle, the server sits in A's read, and B is not even accepted.
-    let server = serve(stage_05::ServerConfig {
+    let server = serve(ch05::ServerConfig {
         keep_alive: Duration::from_millis(1500),
         ..quick()
     });

@@ -9,8 +9,8 @@ mod common;
 
 use std::io::Write;
 
+use ch05::ServerConfig;
 use common::{quick, serve};
-use stage_05::ServerConfig;
 use testkit::{connect, exchange, read_to_close, status_of, visible};
 
 /// A request for the body-consuming route with these extra head lines and

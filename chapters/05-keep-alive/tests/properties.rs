@@ -3,11 +3,11 @@
 #![cfg(feature = "exercises")]
 //! Properties of the connection reader, run over bytes in memory.
 
+use ch05::chunked::{ChunkLimits, decode_all};
+use ch05::replay::{Replayed, replay};
 use proptest::prelude::*;
 use stage_02::Limits;
 use stage_03::chunked::{LAST_CHUNK, encode_chunk};
-use stage_05::chunked::{ChunkLimits, decode_all};
-use stage_05::replay::{Replayed, replay};
 
 /// A request with a chunked body made of `pieces`, then a GET.
 fn chunked_request(pieces: &[Vec<u8>]) -> Vec<u8> {

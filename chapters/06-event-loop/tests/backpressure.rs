@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use ch06::{EventLoop, LoopConfig};
 use pyo3::prelude::*;
 use stage_03::FixedClock;
 use stage_04::{AppSpec, load_app};
-use stage_06::{EventLoop, LoopConfig};
 use testkit::{connect, read_response, visible};
 
 /// The workers.py app on an event loop of its own, with a small high-water mark.

@@ -18,7 +18,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use pyo3::intern;
 use pyo3::prelude::*;
-use stage_02::{Limits, Request, Version};
+use stage_02::{Limits, Request};
 use stage_03::{Clock, Response, ResponseWriter};
 use stage_04::environ::{ConnectionInfo, build_environ};
 use stage_04::input::Input;
@@ -27,7 +27,7 @@ use stage_04::respond::Writer;
 use stage_04::server::access_entry;
 use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
 use stage_05::chunked::ChunkLimits;
-use stage_05::persist::{Expectation, expectation, keep_alive_requested};
+use stage_05::persist::{Expectation, after_response, expectation};
 
 use crate::connection::{Connection, Phase, Progress, READ_CHUNK, parse_input};
 
@@ -515,18 +515,8 @@ impl EventLoop {
         body: Vec<u8>,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) {
-        let keep_open = keep_alive_requested(&request) && !self.stopping.load(Ordering::SeqCst);
-        let after = match (keep_open, request.version) {
-            (false, _) => AfterResponse::Close,
-            (true, Version::Http11) => AfterResponse::KeepOpen {
-                http11: true,
-                announce: false,
-            },
-            (true, Version::Http10) => AfterResponse::KeepOpen {
-                http11: false,
-                announce: true,
-            },
-        };
+        let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
+        let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
         let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
         let responder =
             Responder::new(sink, self.writer.clone(), &request.method, after).writing_to_memory();

@@ -12,10 +12,10 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
+use ch04::log::AccessEntry;
+use ch04::{AppSpec, Outcome, Server, ServerConfig, load_app};
 use pyo3::prelude::*;
 use stage_03::FixedClock;
-use stage_04::log::AccessEntry;
-use stage_04::{AppSpec, Outcome, Server, ServerConfig, load_app};
 
 /// A fixture app served on a thread of its own.
 pub struct Fixture {

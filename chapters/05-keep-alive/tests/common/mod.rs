@@ -12,11 +12,11 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
+use ch05::{Server, ServerConfig};
 use pyo3::prelude::*;
 use stage_03::FixedClock;
 use stage_04::log::AccessEntry;
 use stage_04::{AppSpec, Outcome, load_app};
-use stage_05::{Server, ServerConfig};
 
 /// A stage-05 server on a thread of its own.
 pub struct Running {
