@@ -145,9 +145,25 @@ impl<C: Clock> ResponseWriter<C> {
         headers: &[(String, String)],
         framing: Framing,
     ) -> Result<Vec<u8>, ResponseError> {
+        self.head_with_connection(status, headers, None, framing)
+    }
+
+    /// [`head`](Self::head), with the `Connection` header the server
+    /// decides (`close` or `keep-alive`), written after the framing header,
+    /// so that a server need not copy the application's header list to add it.
+    pub fn head_with_connection(
+        &self,
+        status: &Status,
+        headers: &[(String, String)],
+        connection: Option<&str>,
+        framing: Framing,
+    ) -> Result<Vec<u8>, ResponseError> {
         status.validate()?;
         for (name, value) in headers {
             check_header(name, value)?;
+        }
+        if let Some(connection) = connection {
+            check_header("Connection", connection)?;
         }
         check_framing_headers(headers, framing)?;
 
@@ -171,10 +187,14 @@ impl<C: Clock> ResponseWriter<C> {
                 push_line(&mut out, "Content-Length", &n.to_string());
             }
             Framing::Chunked => push_line(&mut out, "Transfer-Encoding", "chunked"),
-            Framing::Close if !has(headers, "Connection") => {
+            _ => {}
+        }
+        match connection {
+            Some(connection) => push_line(&mut out, "Connection", connection),
+            None if framing == Framing::Close && !has(headers, "Connection") => {
                 push_line(&mut out, "Connection", "close")
             }
-            _ => {}
+            None => {}
         }
         out.extend_from_slice(b"\r\n");
         Ok(out)

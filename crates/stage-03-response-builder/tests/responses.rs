@@ -179,3 +179,31 @@ proptest! {
         prop_assert!(is_bad_value);
     }
 }
+
+#[test]
+fn the_server_can_say_what_follows_the_response() {
+    let headers = vec![("Content-Type".to_string(), "text/plain".to_string())];
+    let keep = writer()
+        .head_with_connection(
+            &Status::new(200),
+            &headers,
+            Some("keep-alive"),
+            Framing::Length(5),
+        )
+        .unwrap();
+    assert!(visible(&keep).ends_with("Content-Type: text/plain\\r\\n\nContent-Length: 5\\r\\n\nConnection: keep-alive\\r\\n\n\\r\\n\n"));
+    let close = writer()
+        .head_with_connection(&Status::new(200), &headers, None, Framing::Close)
+        .unwrap();
+    assert_eq!(visible(&close).matches("Connection: close").count(), 1);
+    let injected = writer().head_with_connection(
+        &Status::new(200),
+        &headers,
+        Some("close\r\nX: y"),
+        Framing::Close,
+    );
+    assert!(matches!(
+        injected,
+        Err(ResponseError::BadHeaderValue { .. })
+    ));
+}

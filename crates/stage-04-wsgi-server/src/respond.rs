@@ -174,13 +174,12 @@ impl Responder {
                 "the application sent body before calling start_response()",
             ));
         };
-        let mut headers = started.headers.clone();
         let framing = if !body_allowed(started.status.code) {
             Framing::NoBody
         } else if let Some(length) = started.content_length {
             Framing::Length(length)
         } else if let Some(length) = self.known_length {
-            headers.push(("Content-Length".into(), length.to_string()));
+            // The writer adds the Content-Length of a Length framing.
             Framing::Length(length)
         } else if let AfterResponse::KeepOpen { http11: true, .. } = self.after {
             // Length unknown, connection staying open: chunks (chapter 5).
@@ -189,16 +188,16 @@ impl Responder {
             // Length unknown: the end of the body is the end of the connection.
             Framing::Close
         };
-        match (self.after, framing) {
+        let connection = match (self.after, framing) {
             (AfterResponse::KeepOpen { announce: true, .. }, f) if f != Framing::Close => {
-                headers.push(("Connection".into(), "keep-alive".into()));
+                Some("keep-alive")
             }
-            (AfterResponse::KeepOpen { .. }, f) if f != Framing::Close => {}
-            _ => headers.push(("Connection".into(), "close".into())),
-        }
+            (AfterResponse::KeepOpen { .. }, f) if f != Framing::Close => None,
+            _ => Some("close"),
+        };
         let head = self
             .writer
-            .head(&started.status, &headers, framing)
+            .head_with_connection(&started.status, &started.headers, connection, framing)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         self.send(py, &head)?;
         self.framing = Some(framing);
