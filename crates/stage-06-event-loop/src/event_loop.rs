@@ -92,6 +92,9 @@ pub struct EventLoop {
     stopping: Arc<AtomicBool>,
     heartbeat: Option<File>,
     last_beat: Instant,
+    /// One `wsgi.input` for every request without a body: reading an empty
+    /// input changes nothing in it, so it can be shared.
+    empty_input: Option<Py<PyAny>>,
     last_expiry_scan: Instant,
     scratch: Vec<u8>,
 }
@@ -122,6 +125,7 @@ impl EventLoop {
             stopping: Arc::new(AtomicBool::new(false)),
             heartbeat: None,
             last_beat: Instant::now(),
+            empty_input: None,
             last_expiry_scan: Instant::now(),
             scratch: vec![0; READ_CHUNK],
         })
@@ -522,7 +526,7 @@ impl EventLoop {
             Responder::new(sink, self.writer.clone(), &request.method, after).writing_to_memory();
         let started = (|| -> PyResult<_> {
             let responder = Bound::new(py, responder)?;
-            let input = Bound::new(py, Input::new(body))?.into_any();
+            let input = self.input_for(py, body)?;
             let environ = build_environ(py, &request, input, &conn.info)?;
             if self.config.multiprocess {
                 environ.set_item(intern!(py, "wsgi.multiprocess"), true)?;
@@ -594,6 +598,19 @@ impl EventLoop {
         }
     }
     // ANCHOR_END: pump
+
+    /// The `wsgi.input` for a body: the shared empty one, or a new one.
+    fn input_for<'py>(&mut self, py: Python<'py>, body: Vec<u8>) -> PyResult<Bound<'py, PyAny>> {
+        if !body.is_empty() {
+            return Ok(Bound::new(py, Input::new(body))?.into_any());
+        }
+        if let Some(empty) = &self.empty_input {
+            return Ok(empty.bind(py).clone());
+        }
+        let empty = Bound::new(py, Input::new(Vec::new()))?.into_any();
+        self.empty_input = Some(empty.clone().unbind());
+        Ok(empty)
+    }
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
