@@ -153,11 +153,18 @@ fn decimal(n: u64) -> String {
     text
 }
 
-fn push_decimal(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// The path of an absolute-form target (`GET http://host/path HTTP/1.1`,
@@ -218,6 +225,24 @@ fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
     static TEMPLATE: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let template = TEMPLATE.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
         let template = PyDict::new(py);
+        // The keys every request sets, with a placeholder: the copy then has
+        // room for them all, and setting them replaces values instead of
+        // growing the dict two or three times.
+        for key in [
+            "REQUEST_METHOD",
+            "SCRIPT_NAME",
+            "PATH_INFO",
+            "QUERY_STRING",
+            "SERVER_NAME",
+            "SERVER_PORT",
+            "SERVER_PROTOCOL",
+            "REMOTE_ADDR",
+            "REMOTE_PORT",
+            "wsgi.input",
+            "wsgi.errors",
+        ] {
+            template.set_item(key_object(py, key), py.None())?;
+        }
         template.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
         template.set_item("wsgi.url_scheme", "http")?;
         // The input ends where the body ends: reading to EOF is safe.
