@@ -10,7 +10,6 @@
 //! the connection.
 
 use std::io::{self, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -662,8 +661,8 @@ fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<u16> {
 /// Prepares a connection to be aborted: with a zero linger time, closing
 /// the socket sends a reset (RST) instead of a normal end (FIN), so the
 /// client sees an error, never a cut response that looks complete.
-pub fn abort_on_close(stream: &TcpStream) -> io::Result<()> {
-    socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))
+pub fn abort_on_close(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
+    socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO))
 }
 
 /* workshop exercise

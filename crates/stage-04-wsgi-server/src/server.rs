@@ -254,12 +254,11 @@ impl Serve for Server {
 }
 
 /// Answers a request that never reached the app, and closes.
-pub fn refuse(writer: &Writer, stream: &TcpStream, code: u16, message: &str) -> Outcome {
+pub fn refuse(writer: &Writer, mut out: impl std::io::Write, code: u16, message: &str) -> Outcome {
     let response = Response::text(code, message).header("Connection", "close");
-    let sent = writer.write(&response, "GET").map(|bytes| {
-        use std::io::Write;
-        (&*stream).write_all(&bytes).is_ok()
-    });
+    let sent = writer
+        .write(&response, "GET")
+        .map(|bytes| out.write_all(&bytes).is_ok());
     Outcome {
         status: code,
         body_bytes: response.body.len() as u64,

@@ -19,12 +19,12 @@ use mio::{Events, Interest, Poll, Token};
 use pyo3::intern;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request};
-use stage_03::{Clock, Response, ResponseWriter};
+use stage_03::{Clock, ResponseWriter};
 use stage_04::environ::{ConnectionInfo, build_environ};
 use stage_04::input::Input;
 use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
-use stage_04::server::access_entry;
+use stage_04::server::{access_entry, refuse};
 use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
 use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, after_response, expectation};
@@ -321,9 +321,7 @@ impl EventLoop {
             if let Phase::Closing { abort, shut } = &mut conn.phase {
                 if conn.output.lock().map_or(true, |o| o.is_empty()) {
                     if *abort {
-                        // A zero linger turns the close into a reset.
-                        let _ =
-                            socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+                        let _ = stage_04::respond::abort_on_close(&conn.stream);
                         break false;
                     }
                     if !*shut {
@@ -488,18 +486,7 @@ impl EventLoop {
         request: Option<&Request>,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) {
-        let response = Response::text(code, message).header("Connection", "close");
-        if let Ok(bytes) = self.writer.write(&response, "GET") {
-            conn.output().extend_from_slice(&bytes);
-        }
-        let outcome = Outcome {
-            status: code,
-            body_bytes: response.body.len() as u64,
-            error: None,
-            abort: false,
-            client_gone: false,
-            reusable: false,
-        };
+        let outcome = refuse(&self.writer, &mut *conn.output(), code, message);
         self.record(log, &conn.info, request, &outcome);
         conn.phase = Phase::Closing {
             abort: false,

@@ -86,25 +86,33 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             cli.workers.max(1)
         );
     };
-    let worker = |heartbeat: Option<File>| -> i32 {
-        serve(cli, &listener, &config, master.graceful_timeout, heartbeat)
-    };
     if cli.workers == 0 {
         // No master: load the app here, so that errors show before listening.
         return Ok(
-            match worker_in_process(cli, &listener, &config, master.graceful_timeout, announce) {
+            match serve(
+                cli,
+                &listener,
+                &config,
+                master.graceful_timeout,
+                None,
+                announce,
+            ) {
                 0 => ExitCode::SUCCESS,
-                EXIT_LOAD_FAILED => ExitCode::FAILURE,
                 _ => ExitCode::FAILURE,
             },
         );
     }
-    match run_master(
-        &listener,
-        &master,
-        |heartbeat| worker(Some(heartbeat)),
-        announce,
-    ) {
+    let worker = |heartbeat| {
+        serve(
+            cli,
+            &listener,
+            &config,
+            master.graceful_timeout,
+            Some(heartbeat),
+            || {},
+        )
+    };
+    match run_master(&listener, &master, worker, announce) {
         Ok(MasterExit::Stopped) => {
             eprintln!("stage-06: stopped");
             Ok(ExitCode::SUCCESS)
@@ -117,67 +125,45 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     }
 }
 
-/// The no-master mode: one event loop in this process.
-fn worker_in_process(
-    cli: &Cli,
-    listener: &TcpListener,
-    config: &LoopConfig,
-    graceful: Duration,
-    announce: impl FnOnce(),
-) -> i32 {
-    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else {
-        return EXIT_LOAD_FAILED;
-    };
-    announce();
-    run_loop(cli, &mut event_loop, stop, graceful)
-}
-
-/// A worker: load the app, then run the loop until told to stop.
+/// One event loop: load the app, say it is `ready`, serve until told to
+/// stop. A worker of the master passes its heartbeat file; the no-master
+/// mode runs this in its own process. Returns the process's exit code.
 fn serve(
     cli: &Cli,
     listener: &TcpListener,
     config: &LoopConfig,
     graceful: Duration,
     heartbeat: Option<File>,
+    ready: impl FnOnce(),
 ) -> i32 {
-    let Some((mut event_loop, stop)) = prepare(cli, listener, config) else {
-        return EXIT_LOAD_FAILED;
-    };
-    if let Some(heartbeat) = heartbeat {
-        event_loop.set_heartbeat(heartbeat);
-    }
-    run_loop(cli, &mut event_loop, stop, graceful)
-}
-
-fn prepare(
-    cli: &Cli,
-    listener: &TcpListener,
-    config: &LoopConfig,
-) -> Option<(EventLoop, Arc<std::sync::atomic::AtomicBool>)> {
     let (app, _) = match load(&cli.app) {
         Ok(loaded) => loaded,
         Err(failure) => {
             eprintln!("stage-06: {}", failure.message);
-            return None;
+            return EXIT_LOAD_FAILED;
         }
     };
-    let listener = listener.try_clone().ok()?;
-    let event_loop = EventLoop::new(listener, app, Arc::new(SystemClock), config.clone()).ok()?;
-    let stop = event_loop.stop_flag();
-    for signal in [SIGTERM, SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).ok()?;
+    let prepared = listener
+        .try_clone()
+        .and_then(|listener| EventLoop::new(listener, app, Arc::new(SystemClock), config.clone()))
+        .and_then(|event_loop| {
+            for signal in [SIGTERM, SIGINT] {
+                signal_hook::flag::register(signal, event_loop.stop_flag())?;
+            }
+            Ok(event_loop)
+        });
+    let mut event_loop = match prepared {
+        Ok(event_loop) => event_loop,
+        Err(e) => {
+            eprintln!("stage-06: cannot start the event loop: {e}");
+            return 1;
+        }
+    };
+    if let Some(heartbeat) = heartbeat {
+        event_loop.set_heartbeat(heartbeat);
     }
-    Some((event_loop, stop))
-}
-
-fn run_loop(
-    _cli: &Cli,
-    event_loop: &mut EventLoop,
-    _stop: Arc<std::sync::atomic::AtomicBool>,
-    graceful: Duration,
-) -> i32 {
-    let result = event_loop.run(graceful, log_to_stderr);
-    match result {
+    ready();
+    match event_loop.run(graceful, log_to_stderr) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("stage-06: the event loop failed: {e}");
