@@ -13,12 +13,19 @@ pub enum Version {
     Http11,
 }
 
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Version {
+    /// The version as it appears on the request line.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -5,7 +5,7 @@
 
 use ch03::chunked::{LAST_CHUNK, encode_chunk};
 use ch03::headers::ResponseError;
-use ch03::{FixedClock, Framing, Response, ResponseWriter, Status, body_allowed};
+use ch03::{FixedClock, Framing, HeaderLines, Response, ResponseWriter, Status, body_allowed};
 use proptest::prelude::*;
 use stage_01::{split_response, visible};
 
@@ -191,7 +191,8 @@ proptest! {
 
 #[test]
 fn the_server_can_say_what_follows_the_response() {
-    let headers = vec![("Content-Type".to_string(), "text/plain".to_string())];
+    let mut headers = HeaderLines::new();
+    headers.push("Content-Type", "text/plain").unwrap();
     let keep = writer()
         .head_with_connection(
             &Status::new(200),
@@ -215,4 +216,29 @@ fn the_server_can_say_what_follows_the_response() {
         injected,
         Err(ResponseError::BadHeaderValue { .. })
     ));
+}
+
+#[test]
+fn header_lines_are_checked_once_and_kept_as_bytes() {
+    let mut lines = HeaderLines::new();
+    lines.push("Content-Type", "text/plain").unwrap();
+    lines.push("X-Caf\u{e9}", "v").unwrap_err();
+    lines.push("X-Name", "caf\u{e9}").unwrap();
+    lines.push("Date", "yesterday").unwrap();
+    lines.push("X-Bad", "a\r\nb").unwrap_err();
+    // What was refused left no trace; what was accepted is latin-1 bytes.
+    assert_eq!(
+        lines.as_bytes(),
+        b"Content-Type: text/plain\r\nX-Name: caf\xe9\r\nDate: yesterday\r\n"
+    );
+    assert!(lines.has_date() && !lines.has_server() && !lines.has_connection());
+    // The app's own Date is not doubled; its Content-Length must agree.
+    lines.push("content-length", " 7 ").unwrap();
+    assert_eq!(lines.content_lengths(), (1, Some(7)));
+    let head = writer()
+        .head_with_connection(&Status::new(200), &lines, None, Framing::Length(7))
+        .unwrap();
+    assert_eq!(visible(&head).matches("Date:").count(), 1);
+    let wrong = writer().head_with_connection(&Status::new(200), &lines, None, Framing::Length(8));
+    assert!(matches!(wrong, Err(ResponseError::FramingConflict(_))));
 }

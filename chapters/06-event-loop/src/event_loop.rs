@@ -18,11 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use pyo3::intern;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request};
 use stage_03::{Clock, ResponseWriter};
-use stage_04::environ::{ConnectionInfo, build_environ};
+use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::input::Input;
 use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
@@ -514,10 +513,9 @@ impl EventLoop {
         let started = (|| -> PyResult<_> {
             let responder = Bound::new(py, responder)?;
             let input = self.input_for(py, body)?;
-            let environ = build_environ(py, &request, input, &conn.info)?;
-            if self.config.multiprocess {
-                environ.set_item(intern!(py, "wsgi.multiprocess"), true)?;
-            }
+            let environ = self
+                .connection_environ(py, conn)?
+                .environ(py, &request, input)?;
             let step = begin(py, self.app.bind(py), environ, &responder);
             Ok((responder.unbind(), step))
         })();
@@ -582,6 +580,25 @@ impl EventLoop {
         }
     }
     // ANCHOR_END: pump
+
+    /// What every `environ` on the connection starts with, made at its
+    /// first request and kept for the others.
+    fn connection_environ<'c>(
+        &self,
+        py: Python<'_>,
+        conn: &'c mut Connection,
+    ) -> PyResult<&'c ConnectionEnviron> {
+        match &mut conn.environ {
+            Some(environ) => Ok(environ),
+            first @ None => {
+                let environ = ConnectionEnviron::new(py, &conn.info)?;
+                if self.config.multiprocess {
+                    environ.set(py, "wsgi.multiprocess", true)?;
+                }
+                Ok(first.insert(environ))
+            }
+        }
+    }
 
     /// The `wsgi.input` for a body: the shared empty one, or a new one.
     fn input_for<'py>(&mut self, py: Python<'py>, body: Vec<u8>) -> PyResult<Bound<'py, PyAny>> {

@@ -3,10 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
-use stage_02::parse::parse_decimal;
-
 use crate::clock::{Clock, SystemClock};
-use crate::headers::{ResponseError, check_header, push_latin1};
+use crate::headers::{HeaderLines, ResponseError, check_header, push_latin1};
 use crate::status::{Status, body_allowed};
 
 // ANCHOR: framing
@@ -119,9 +117,10 @@ impl<C: Clock> ResponseWriter<C> {
     }
     // ANCHOR_END: write_response
 
-    /// `Date` for now, formatted anew only when the second changes: a
-    /// busy server formats the date once a second, not once a response.
-    fn date(&self) -> String {
+    /// Appends `Date: <now>` unless the caller has set one. The text is
+    /// formatted anew only when the second changes: a busy server formats
+    /// the date once a second, not once a response.
+    fn push_date(&self, out: &mut Vec<u8>) {
         let now = self.clock.now();
         let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let mut cached = self
@@ -131,7 +130,7 @@ impl<C: Clock> ResponseWriter<C> {
         if cached.0 != second || cached.1.is_empty() {
             *cached = (second, httpdate::fmt_http_date(now));
         }
-        cached.1.clone()
+        push_line(out, "Date", &cached.1);
     }
 
     // ANCHOR: head
@@ -147,53 +146,52 @@ impl<C: Clock> ResponseWriter<C> {
         headers: &[(String, String)],
         framing: Framing,
     ) -> Result<Vec<u8>, ResponseError> {
-        self.head_with_connection(status, headers, None, framing)
+        let lines = HeaderLines::from_pairs(headers)?;
+        self.head_with_connection(status, &lines, None, framing)
     }
 
-    /// [`head`](Self::head), with the `Connection` header the server
-    /// decides (`close` or `keep-alive`), written after the framing header,
-    /// so that a server need not copy the application's header list to add it.
+    /// [`head`](Self::head) for headers already checked into
+    /// [`HeaderLines`], with the `Connection` header the server decides
+    /// (`close` or `keep-alive`), written after the framing header.
     pub fn head_with_connection(
         &self,
         status: &Status,
-        headers: &[(String, String)],
+        headers: &HeaderLines,
         connection: Option<&str>,
         framing: Framing,
     ) -> Result<Vec<u8>, ResponseError> {
         status.validate()?;
-        for (name, value) in headers {
-            check_header(name, value)?;
-        }
         if let Some(connection) = connection {
             check_header("Connection", connection)?;
         }
         check_framing_headers(headers, framing)?;
 
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(format!("HTTP/1.1 {} ", status.code).as_bytes());
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(&mut out, status.code.into());
+        out.push(b' ');
         push_latin1(&mut out, &status.reason);
         out.extend_from_slice(b"\r\n");
 
-        let date = self.date();
-        let stamps = [("Date", date.as_str()), ("Server", &*self.server)];
-        for (name, value) in stamps {
-            if !has(headers, name) {
-                push_line(&mut out, name, value);
-            }
+        if !headers.has_date() {
+            self.push_date(&mut out);
         }
-        for (name, value) in headers {
-            push_line(&mut out, name, value);
+        if !headers.has_server() {
+            push_line(&mut out, "Server", &self.server);
         }
+        out.extend_from_slice(headers.as_bytes());
         match framing {
-            Framing::Length(n) if !has(headers, "Content-Length") => {
-                push_line(&mut out, "Content-Length", &n.to_string());
+            Framing::Length(n) if headers.content_lengths().0 == 0 => {
+                out.extend_from_slice(b"Content-Length: ");
+                push_decimal(&mut out, n);
+                out.extend_from_slice(b"\r\n");
             }
             Framing::Chunked => push_line(&mut out, "Transfer-Encoding", "chunked"),
             _ => {}
         }
         match connection {
             Some(connection) => push_line(&mut out, "Connection", connection),
-            None if framing == Framing::Close && !has(headers, "Connection") => {
+            None if framing == Framing::Close && !headers.has_connection() => {
                 push_line(&mut out, "Connection", "close")
             }
             None => {}
@@ -207,33 +205,33 @@ impl<C: Clock> ResponseWriter<C> {
 /// The caller's own `Content-Length` or `Transfer-Encoding` must agree
 /// with the framing; two different answers to "where does the body end"
 /// are exactly what request smuggling feeds on.
-fn check_framing_headers(
-    headers: &[(String, String)],
-    framing: Framing,
-) -> Result<(), ResponseError> {
+fn check_framing_headers(headers: &HeaderLines, framing: Framing) -> Result<(), ResponseError> {
     let conflict = |what: &str| Err(ResponseError::FramingConflict(what.to_string()));
-    if has(headers, "Transfer-Encoding") {
+    if headers.has_transfer_encoding() {
         return conflict("Transfer-Encoding is set by the writer from the framing");
     }
-    let mut lengths = values(headers, "Content-Length");
-    match (framing, lengths.next(), lengths.next()) {
-        (_, None, _) => Ok(()),
-        (Framing::Length(n), Some(one), None) if parse_decimal(one.trim()) == Some(n) => Ok(()),
+    match (framing, headers.content_lengths()) {
+        (_, (0, _)) => Ok(()),
+        (Framing::Length(n), (1, Some(given))) if given == n => Ok(()),
         // A 304 may repeat the length of the representation it stands for.
-        (Framing::NoBody, Some(_), None) => Ok(()),
+        (Framing::NoBody, (1, _)) => Ok(()),
         _ => conflict("Content-Length does not match the body"),
     }
 }
 
-fn values<'a>(headers: &'a [(String, String)], name: &str) -> impl Iterator<Item = &'a str> {
-    headers
-        .iter()
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn has(headers: &[(String, String)], name: &str) -> bool {
-    values(headers, name).next().is_some()
+/// Appends `n` in decimal, without the allocation `to_string` would make.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {

@@ -19,8 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
 use stage_02::parse::parse_decimal;
 use stage_03::chunked::{LAST_CHUNK, encode_chunk};
-use stage_03::headers::check_header;
-use stage_03::{Clock, Framing, Response, ResponseWriter, Status, body_allowed};
+use stage_03::{Clock, Framing, HeaderLines, Response, ResponseWriter, Status, body_allowed};
 
 use crate::python::traceback_text;
 
@@ -31,7 +30,7 @@ pub type Writer = ResponseWriter<Arc<dyn Clock + Send + Sync>>;
 #[derive(Debug, Clone)]
 struct Started {
     status: Status,
-    headers: Vec<(String, String)>,
+    headers: HeaderLines,
     content_length: Option<u64>,
 }
 
@@ -359,23 +358,18 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             type_name(headers)
         ))
     })?;
-    let mut checked = Vec::with_capacity(list.len());
+    let mut checked = HeaderLines::new();
     let mut content_length = None;
     for item in list.iter() {
-        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
-        let pair = pair.and_then(|t| {
-            Some((
-                t.get_item(0).ok()?.extract::<String>().ok()?,
-                t.get_item(1).ok()?.extract::<String>().ok()?,
-            ))
-        });
-        let Some((name, value)) = pair else {
+        let Some((name, value)) = str_pair(&item) else {
             return Err(PyTypeError::new_err(format!(
                 "each header must be a (str, str) tuple, not {}",
                 item.repr()?
             )));
         };
-        check_header(&name, &value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        // Borrowed from the Python strings, not copied: the header lines
+        // copy them once, as the bytes that will be written.
+        let (name, value) = (name.to_str()?, value.to_str()?);
         if HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop)) {
             return Err(PyValueError::new_err(format!(
                 "hop-by-hop header {name:?} is the server's to set, not the application's"
@@ -392,7 +386,9 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             }
             content_length = Some(length);
         }
-        checked.push((name, value));
+        checked
+            .push(name, value)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
     Ok(Started {
         status,
@@ -401,6 +397,13 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
     })
 }
 // ANCHOR_END: check_start
+
+/// The two items of a header tuple, if both are `str`.
+fn str_pair<'py>(item: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyString>, Bound<'py, PyString>)> {
+    let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2)?;
+    let text = |index| pair.get_item(index).ok()?.cast_into::<PyString>().ok();
+    Some((text(0)?, text(1)?))
+}
 
 fn type_name(object: &Bound<'_, PyAny>) -> String {
     object

@@ -13,7 +13,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
-use stage_04::environ::ConnectionInfo;
+use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
 
@@ -79,6 +79,9 @@ pub struct Connection {
     pub stream: TcpStream,
     /// Its two addresses.
     pub info: ConnectionInfo,
+    /// What every `environ` on this connection starts with; made at its
+    /// first request, as it needs the GIL.
+    pub environ: Option<ConnectionEnviron>,
     /// Bytes received and not yet used.
     pub input: Vec<u8>,
     /// The response bytes waiting to go out, shared with the responder.
@@ -107,6 +110,7 @@ impl Connection {
         Connection {
             stream,
             info,
+            environ: None,
             input: Vec::new(),
             output: Arc::new(Mutex::new(Vec::new())),
             phase: Phase::Head,
