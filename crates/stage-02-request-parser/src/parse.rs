@@ -30,6 +30,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
     // Limits apply before the head is complete: a client that never sends
     // the end of its request line must not make us buffer forever.
     check_request_line_length(buf, limits)?;
+    if buf.is_empty() {
+        return Ok(Parsed::Partial); // between two requests on a connection
+    }
 
     // httparse fills a fixed array of header slots; its size is the header
     // count limit. The usual limits fit on the stack, which is cheaper than
@@ -110,6 +113,11 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
 /// and `value.chars().map(|c| c as u8)` gives the bytes back. UTF-8 would
 /// fail on `caf\xe9`, or turn it into `caf\u{fffd}` and lose the byte.
 pub fn latin1(bytes: &[u8]) -> String {
+    // ASCII is the same bytes in latin-1 and UTF-8: most values are
+    // copied as they are.
+    if bytes.is_ascii() {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     // ANCHOR: ex-02.2-latin1
     bytes.iter().map(|&b| char::from(b)).collect()
     // ANCHOR_END: ex-02.2-latin1

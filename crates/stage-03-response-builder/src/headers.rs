@@ -136,7 +136,11 @@ pub struct HeaderLines {
 impl HeaderLines {
     /// No headers yet.
     pub fn new() -> HeaderLines {
-        HeaderLines::default()
+        HeaderLines {
+            // Room for a typical app's few headers without growing.
+            bytes: Vec::with_capacity(256),
+            ..HeaderLines::default()
+        }
     }
 
     /// Checks `name: value` with [`check_header`] and adds it after the

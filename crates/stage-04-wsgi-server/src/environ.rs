@@ -298,6 +298,12 @@ impl ConnectionEnviron {
         for (cgi, value) in connection_variables(conn) {
             template.set_item(cgi_key(py, cgi)?, value)?;
         }
+        // sys.stderr as it is when the connection opens: an app that
+        // replaces it sees the change from the next connection on.
+        template.set_item(
+            intern!(py, "wsgi.errors"),
+            sys_module(py)?.getattr(intern!(py, "stderr"))?,
+        )?;
         Ok(ConnectionEnviron {
             template: template.unbind(),
         })
@@ -333,10 +339,6 @@ impl ConnectionEnviron {
             environ.set_item(key, value)?;
         }
         environ.set_item(intern!(py, "wsgi.input"), input)?;
-        environ.set_item(
-            intern!(py, "wsgi.errors"),
-            sys_module(py)?.getattr(intern!(py, "stderr"))?,
-        )?;
         Ok(environ)
     }
 }
@@ -448,8 +450,7 @@ impl std::hash::Hasher for Fnv {
 // ANCHOR_END: build_environ
 
 /// The `sys` module, imported once: `import` is not free, and this runs
-/// for every request. (`sys.stderr` itself is looked up each time, as an
-/// app may replace it.)
+/// for every connection.
 fn sys_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     SYS.get_or_try_init(py, || py.import("sys").map(Bound::unbind))
