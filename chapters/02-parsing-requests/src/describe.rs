@@ -15,8 +15,8 @@ pub fn describe(request: &Request, body: &[u8]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "method:  {}", request.method);
     let _ = writeln!(out, "target:  {}", request.target);
-    let _ = writeln!(out, "path:    {}", request.path);
-    let _ = writeln!(out, "query:   {}", request.query);
+    let _ = writeln!(out, "path:    {}", request.path());
+    let _ = writeln!(out, "query:   {}", request.query());
     let _ = writeln!(out, "version: {}", request.version);
     let _ = writeln!(out, "headers: {}", request.headers.len());
     for (name, value) in &request.headers {

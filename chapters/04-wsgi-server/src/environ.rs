@@ -129,25 +129,22 @@ pub fn connection_variables(conn: &ConnectionInfo) -> [(Cgi, String); 4] {
 /// are in every `environ` from the start ([`build_environ`]).
 pub fn request_variables(request: &Request) -> Vec<(Key<'_>, Cow<'_, str>)> {
     let mut vars = Vec::with_capacity(6 + request.headers.len());
-    vars.push((Cgi::RequestMethod, request.method.as_str().into()));
-    vars.push((Cgi::PathInfo, path_info(&request.path)));
+    let mut cgi = |name, value| vars.push((Key::Cgi(name), value));
+    cgi(Cgi::RequestMethod, request.method.as_str().into());
+    cgi(Cgi::PathInfo, path_info(request.path()));
     // The query string stays percent-encoded; parsing it is the app's job.
-    if !request.query.is_empty() {
-        vars.push((Cgi::QueryString, as_latin1(&request.query)));
+    if !request.query().is_empty() {
+        cgi(Cgi::QueryString, as_latin1(request.query()));
     }
-    vars.push((Cgi::ServerProtocol, request.version.as_str().into()));
+    cgi(Cgi::ServerProtocol, request.version.as_str().into());
     // CGI gives these two their own names, without the HTTP_ prefix, and
     // never also as HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH (http_key).
     if let Some(content_type) = joined(request, "content-type") {
-        vars.push((Cgi::ContentType, content_type));
+        cgi(Cgi::ContentType, content_type);
     }
     if let Some(length) = request.content_length {
-        vars.push((Cgi::ContentLength, length.to_string().into()));
+        cgi(Cgi::ContentLength, length.to_string().into());
     }
-    let mut vars: Vec<(Key<'_>, Cow<'_, str>)> = vars
-        .into_iter()
-        .map(|(cgi, value)| (Key::Cgi(cgi), value))
-        .collect();
     for (index, (name, _)) in request.headers.iter().enumerate() {
         // A repeated header has one key, for all its values (joined).
         let seen = request.headers[..index]

@@ -2,7 +2,7 @@
 
 use crate::error::ParseError;
 use crate::limits::Limits;
-use crate::request::{BodyFraming, Request, Version, split_target};
+use crate::request::{BodyFraming, Request, Version};
 
 /// The outcome of parsing what has arrived so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +91,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
         _ => None,
     };
 
-    let (path, query) = split_target(&target);
     let request = Request {
-        path: path.to_string(),
-        query: query.to_string(),
         method,
         target,
         version,

@@ -38,12 +38,9 @@ impl fmt::Display for Version {
 pub struct Request {
     /// The method, such as `GET`; case-sensitive (RFC 9110, section 9.1).
     pub method: String,
-    /// The request target exactly as sent, such as `/search?q=rust`.
+    /// The request target exactly as sent, such as `/search?q=rust`;
+    /// [`path`](Request::path) and [`query`](Request::query) are its parts.
     pub target: String,
-    /// The target before the first `?`, still percent-encoded.
-    pub path: String,
-    /// The target after the first `?`, or empty; never decoded.
-    pub query: String,
     /// The HTTP version from the request line.
     pub version: Version,
     /// Every header line in order: names as sent, values trimmed of the
@@ -75,6 +72,16 @@ impl Request {
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The target before the first `?`, still percent-encoded.
+    pub fn path(&self) -> &str {
+        split_target(&self.target).0
+    }
+
+    /// The target after the first `?`, or empty; never decoded.
+    pub fn query(&self) -> &str {
+        split_target(&self.target).1
     }
 
     /// The first value of the header `name`.

@@ -268,9 +268,12 @@ impl Responder {
 #[pymethods]
 impl Responder {
     // ANCHOR: start_response
-    /// `start_response(status, headers, exc_info=None)`, PEP 3333.
+    /// `start_response(status, headers, exc_info=None)`, PEP 3333. The
+    /// responder itself is the callable the app gets as `start_response`:
+    /// handing over a bound method instead would make a new object for
+    /// every request.
     #[pyo3(signature = (status, headers, exc_info = None))]
-    fn start_response<'py>(
+    fn __call__<'py>(
         slf: &Bound<'py, Self>,
         status: &Bound<'py, PyAny>,
         headers: &Bound<'py, PyAny>,
@@ -422,7 +425,7 @@ pub fn run_app(
     environ: Bound<'_, PyDict>,
     responder: &Bound<'_, Responder>,
 ) -> Outcome {
-    match call(py, app, environ, responder) {
+    match call(app, environ, responder) {
         Err(error) => conclude(py, responder, Some(error)),
         Ok(body) => {
             let sent = send_result(py, &body, responder);
@@ -434,13 +437,11 @@ pub fn run_app(
 
 /// `application(environ, start_response)`, the one call WSGI is about.
 fn call<'py>(
-    py: Python<'py>,
     app: &Bound<'py, PyAny>,
     environ: Bound<'py, PyDict>,
     responder: &Bound<'py, Responder>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let start_response = responder.getattr(intern!(py, "start_response"))?;
-    app.call1((environ, start_response))
+    app.call1((environ, responder))
 }
 
 // ANCHOR: finish
@@ -535,7 +536,7 @@ pub fn begin(
     environ: Bound<'_, PyDict>,
     responder: &Bound<'_, Responder>,
 ) -> Step {
-    let body = match call(py, app, environ, responder) {
+    let body = match call(app, environ, responder) {
         Ok(body) => body,
         Err(error) => return Step::Done(conclude(py, responder, Some(error))),
     };
