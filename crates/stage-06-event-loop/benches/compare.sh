@@ -4,7 +4,7 @@
 # requests/s, p99 latency and peak memory (the largest VmHWM of the
 # server's processes), with ratios to stage-06.
 #
-#   bash crates/stage-06-event-loop/benches/compare.sh [SECONDS]
+#   bash crates/stage-06-event-loop/benches/compare.sh [SECONDS] [ROUNDS]
 #
 # Needs wrk (apt-get install wrk) and, for bjoern, libev (apt-get install
 # libev-dev) to build it. The Python servers are installed from PyPI into
@@ -13,6 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 seconds=${1:-10}
+rounds=${2:-3}
 cd "$root"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
@@ -47,32 +48,55 @@ peak_rss() {
     echo "$max"
 }
 
+# Each round runs every server once, one after the other; the figures are
+# the medians over the rounds. Interleaving matters on a shared machine:
+# a burst of load elsewhere then hurts one round of every server, rather
+# than every round of one server.
 declare -A rps1 rps32 p99 rss
 port=18900
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
-for name in "${servers[@]}"; do
-    port=$((port + 1))
-    url="http://127.0.0.1:$port/"
-    (start "$name" "$port") >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
-    curl -sf -o /dev/null "$url" || { echo "$name did not start" >&2; exit 1; }
-    rps1[$name]=$(wrk -t1 -c1 -d"${seconds}s" "$url" | awk '/Requests\/sec/ {print $2}')
-    out=$(wrk -t2 -c32 -d"${seconds}s" --latency "$url")
-    rps32[$name]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p99[$name]=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    grep -E "Socket errors|Non-2xx" <<<"$out" | sed "s/^/$name: /" || true
-    rss[$name]=$(peak_rss "$pid")
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=
+for round in $(seq "$rounds"); do
+    for name in "${servers[@]}"; do
+        port=$((port + 1))
+        url="http://127.0.0.1:$port/"
+        (start "$name" "$port") >/dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
+        curl -sf -o /dev/null "$url" || { echo "$name did not start" >&2; exit 1; }
+        one=$(wrk -t1 -c1 -d"${seconds}s" "$url" | awk '/Requests\/sec/ {print $2}')
+        out=$(wrk -t2 -c32 -d"${seconds}s" --latency "$url")
+        grep -E "Socket errors|Non-2xx" <<<"$out" | sed "s/^/$name: /" || true
+        rps1[$name]+="$one "
+        rps32[$name]+="$(awk '/Requests\/sec/ {print $2}' <<<"$out") "
+        p99[$name]+="$(awk '$1 == "99%" {print $2}' <<<"$out") "
+        rss[$name]+="$(peak_rss "$pid") "
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pid=
+        echo "round $round/$rounds: $name c=1 $one rps, c=32 $(awk '/Requests\/sec/ {print $2}' <<<"$out") rps" >&2
+    done
 done
 
-printf '\nhello world, one worker process each, wrk %ss runs\n' "$seconds"
+# The median of the numbers in $1 (p99 values keep their unit: wrk prints
+# us or ms, so they are compared in microseconds).
+median() {
+    tr ' ' '\n' <<<"$1" | awk 'NF {
+        v = $1; if (v ~ /ms$/) v = v * 1000; else if (v ~ /us$/) v = v + 0; else if (v ~ /s$/) v = v * 1000000
+        print v }' | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m}'
+}
+largest() { tr ' ' '\n' <<<"$1" | sort -g | tail -1; }
+
+printf '\nhello world, one worker process each, wrk %ss runs, median of %s rounds\n' "$seconds" "$rounds"
 printf '%-9s %11s %11s %9s %10s %14s %12s\n' server "rps c=1" "rps c=32" "p99 c=32" "peak RSS" "c=32 vs s-06" "RSS vs s-06"
+base32=$(median "${rps32[stage-06]}")
+base_rss=$(largest "${rss[stage-06]}")
 for name in "${servers[@]}"; do
-    ratio=$(awk -v a="${rps32[$name]}" -v b="${rps32[stage-06]}" 'BEGIN {printf "%.2f", a / b}')
-    mem=$(awk -v a="${rss[$name]}" -v b="${rss[stage-06]}" 'BEGIN {printf "%+.1f MiB", (a - b) / 1024}')
-    printf '%-9s %11s %11s %9s %7s MiB %13sx %12s\n' "$name" "${rps1[$name]}" "${rps32[$name]}" "${p99[$name]}" \
-        "$(awk -v k="${rss[$name]}" 'BEGIN {printf "%.1f", k / 1024}')" "$ratio" "$mem"
+    r1=$(median "${rps1[$name]}")
+    r32=$(median "${rps32[$name]}")
+    lat=$(median "${p99[$name]}")
+    mem=$(largest "${rss[$name]}")
+    printf '%-9s %11.0f %11.0f %7.2fms %6.1f MiB %13.2fx %+8.1f MiB\n' "$name" "$r1" "$r32" \
+        "$(awk -v u="$lat" 'BEGIN {print u / 1000}')" "$(awk -v k="$mem" 'BEGIN {print k / 1024}')" \
+        "$(awk -v a="$r32" -v b="$base32" 'BEGIN {print a / b}')" \
+        "$(awk -v a="$mem" -v b="$base_rss" 'BEGIN {print (a - b) / 1024}')"
 done
