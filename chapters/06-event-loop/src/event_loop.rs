@@ -8,7 +8,6 @@
 //! and for pulling the next piece of a body. While the app runs, the loop
 //! waits: the GIL, and one thread, allow nothing else.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
@@ -31,6 +30,7 @@ use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, after_response, expectation};
 
 use crate::connection::{Connection, Phase, Progress, READ_CHUNK, parse_input};
+use crate::connections::Connections;
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
@@ -85,8 +85,7 @@ pub struct EventLoop {
     poll: Poll,
     listener: TcpListener,
     listening: bool,
-    connections: HashMap<Token, Connection>,
-    next_token: usize,
+    connections: Connections,
     app: Py<PyAny>,
     writer: Writer,
     config: LoopConfig,
@@ -118,8 +117,7 @@ impl EventLoop {
             poll,
             listener,
             listening: true,
-            connections: HashMap::new(),
-            next_token: 1,
+            connections: Connections::default(),
             app,
             writer,
             config,
@@ -232,7 +230,7 @@ impl EventLoop {
     /// which tells an HTTP client it may send it again.
     fn close_idle(&mut self) {
         let linger = Instant::now() + self.config.linger;
-        for conn in self.connections.values_mut() {
+        for (_, conn) in self.connections.iter_mut() {
             let idle = matches!(conn.phase, Phase::Head)
                 && conn.input.is_empty()
                 && conn.pending_output() == 0;
@@ -268,8 +266,7 @@ impl EventLoop {
             return;
         };
         let _ = stream.set_nodelay(true);
-        let token = Token(self.next_token);
-        self.next_token += 1;
+        let token = self.connections.next_token();
         let interest = Interest::READABLE | Interest::WRITABLE;
         if self
             .poll
@@ -280,10 +277,11 @@ impl EventLoop {
             return;
         }
         let deadline = Instant::now() + self.config.keep_alive;
-        self.connections.insert(
-            token,
-            Connection::new(stream, ConnectionInfo { local, peer }, deadline),
-        );
+        self.connections.add(Connection::new(
+            stream,
+            ConnectionInfo { local, peer },
+            deadline,
+        ));
     }
 
     // ANCHOR: service
@@ -296,7 +294,7 @@ impl EventLoop {
         token: Token,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) {
-        let Some(mut conn) = self.connections.remove(&token) else {
+        let Some(mut conn) = self.connections.take(token) else {
             return;
         };
         conn.drained = false; // the poll says there may be something to read
@@ -347,7 +345,9 @@ impl EventLoop {
             // ANCHOR_END: ex-06.2-edge-triggered
         };
         if alive {
-            self.connections.insert(token, conn);
+            self.connections.put_back(token, conn);
+        } else {
+            self.connections.close(token);
         }
     }
     // ANCHOR_END: service
@@ -666,12 +666,12 @@ impl EventLoop {
     ) {
         let expired: Vec<Token> = self
             .connections
-            .iter()
+            .iter_mut()
             .filter(|(_, c)| c.deadline <= now)
-            .map(|(t, _)| *t)
+            .map(|(t, _)| t)
             .collect();
         for token in expired {
-            let Some(mut conn) = self.connections.remove(&token) else {
+            let Some(mut conn) = self.connections.take(token) else {
                 continue;
             };
             let waiting_for_request = matches!(conn.phase, Phase::Head) && conn.input.is_empty();
@@ -687,11 +687,14 @@ impl EventLoop {
                 );
                 conn.deadline = now + self.config.linger;
                 let _ = conn.flush();
-                self.connections.insert(token, conn);
-            } else if matches!(conn.phase, Phase::Responding { .. }) {
+                self.connections.put_back(token, conn);
+                continue;
+            }
+            if matches!(conn.phase, Phase::Responding { .. }) {
                 self.broken(py, &mut conn, log);
             }
-            // Idle between requests, or done closing: dropped here.
+            // Idle between requests, or done closing: closed here.
+            self.connections.close(token);
         }
     }
 }

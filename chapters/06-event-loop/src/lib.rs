@@ -27,6 +27,7 @@
 //! would hope, because of the GIL.
 
 pub mod connection;
+pub mod connections;
 pub mod event_loop;
 pub mod master;
 
