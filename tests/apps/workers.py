@@ -16,6 +16,14 @@ def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/pid":
         return text(start_response, f"{os.getpid()}\n".encode())
+    if path == "/environ":
+        # What this request's environ holds, then a change to it: the next
+        # request on the connection must not see the change.
+        seen = f"{environ.get('LEFT_BY_EARLIER', '-')} {environ['QUERY_STRING'] or '-'} " \
+               f"{environ['REMOTE_ADDR']} {environ.get('HTTP_X_TRACE', '-')}\n"
+        environ["LEFT_BY_EARLIER"] = "leaked"
+        environ["QUERY_STRING"] = "changed"
+        return text(start_response, seen.encode())
     if path == "/echo":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         return text(start_response, environ["wsgi.input"].read(length))
