@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stage_02::{Limits, Parsed, parse_request};
 use stage_03::{ResponseWriter, SystemClock};
-use stage_04::environ::{ConnectionInfo, build_environ};
+use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::input::Input;
 use stage_04::{AfterResponse, Responder, run_app};
 
@@ -102,12 +102,14 @@ fn main() -> PyResult<()> {
         let pure =
             PyModule::from_code(py, &code(PURE_PYTHON), c"pure.py", c"pure")?.getattr("run")?;
 
+        // As on a keep-alive connection: the template is made once.
+        let template = ConnectionEnviron::new(py, &conn)?;
         let rust_path = |n: usize| -> PyResult<f64> {
             let started = Instant::now();
             for _ in 0..n {
                 let environ: Bound<'_, PyDict> = {
                     let input = Bound::new(py, Input::new(Vec::new()))?.into_any();
-                    build_environ(py, &request, input, &conn)?
+                    template.environ(py, &request, input)?
                 };
                 let responder = Bound::new(
                     py,
