@@ -237,3 +237,26 @@ fn an_endless_head_is_refused_before_it_completes() {
         })
     );
 }
+
+#[test]
+fn a_header_limit_above_the_stack_slots_still_holds() {
+    // Up to 128 header slots live on the stack; a larger limit uses the heap.
+    let limits = Limits {
+        max_headers: 300,
+        max_head_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let head = |count: usize| {
+        let lines: String = (1..count).map(|i| format!("X-{i}: {i}\r\n")).collect();
+        format!("GET / HTTP/1.1\r\nHost: x\r\n{lines}\r\n")
+    };
+    let Ok(Parsed::Complete { request, .. }) = parse_request(head(300).as_bytes(), &limits) else {
+        panic!("300 headers are within a limit of 300");
+    };
+    assert_eq!(request.headers.len(), 300);
+    assert_eq!(request.header("X-299"), Some("299"));
+    assert_eq!(
+        parse_request(head(301).as_bytes(), &limits),
+        Err(ParseError::TooManyHeaders { limit: 300 })
+    );
+}

@@ -261,6 +261,12 @@ pub fn build_environ<'py>(
 #[derive(Debug)]
 pub struct ConnectionEnviron {
     template: Py<PyDict>,
+    /// The previous request's entries, in order. Requests on a connection
+    /// repeat most of them (the method, `Host`, `User-Agent`, `Accept`,
+    /// cookies): a value equal to the one at the same place last time is
+    /// the same Python string, shared (strings are immutable), rather
+    /// than a new one.
+    previous: Vec<(Py<PyString>, Py<PyString>)>,
 }
 
 impl ConnectionEnviron {
@@ -278,6 +284,7 @@ impl ConnectionEnviron {
         )?;
         Ok(ConnectionEnviron {
             template: template.unbind(),
+            previous: Vec::new(),
         })
     }
 
@@ -294,12 +301,13 @@ impl ConnectionEnviron {
 
     /// The `environ` for one request on the connection.
     pub fn environ<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         request: &Request,
         input: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let environ = self.template.bind(py).copy()?;
+        let mut at = 0;
         for (key, value) in request_variables(request) {
             let key = match key {
                 Key::Cgi(cgi) => cgi_key(py, cgi)?,
@@ -308,10 +316,39 @@ impl ConnectionEnviron {
                     None => continue, // a name environ leaves out
                 },
             };
+            let value = self.value_at(py, at, &key, &value);
             environ.set_item(key, value)?;
+            at += 1;
         }
+        self.previous.truncate(at);
         environ.set_item(intern!(py, "wsgi.input"), input)?;
         Ok(environ)
+    }
+
+    /// The string for the `at`-th entry: last request's, if it had the same
+    /// key and text there, or else a new one, remembered for the next.
+    fn value_at<'py>(
+        &mut self,
+        py: Python<'py>,
+        at: usize,
+        key: &Bound<'py, PyString>,
+        text: &str,
+    ) -> Bound<'py, PyString> {
+        if let Some((previous_key, previous)) = self.previous.get(at) {
+            let previous = previous.bind(py);
+            // Keys are made once (cgi_key, header_key): the same key is
+            // the same object.
+            if previous_key.is(key) && previous.to_str().is_ok_and(|t| t == text) {
+                return previous.clone();
+            }
+        }
+        let value = PyString::new(py, text);
+        let entry = (key.clone().unbind(), value.clone().unbind());
+        match self.previous.get_mut(at) {
+            Some(slot) => *slot = entry,
+            None => self.previous.push(entry),
+        }
+        value
     }
 }
 

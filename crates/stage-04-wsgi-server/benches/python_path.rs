@@ -103,8 +103,8 @@ fn main() -> PyResult<()> {
             PyModule::from_code(py, &code(PURE_PYTHON), c"pure.py", c"pure")?.getattr("run")?;
 
         // As on a keep-alive connection: the template is made once.
-        let template = ConnectionEnviron::new(py, &conn)?;
-        let rust_path = |n: usize| -> PyResult<f64> {
+        let mut template = ConnectionEnviron::new(py, &conn)?;
+        let mut rust_path = |n: usize| -> PyResult<f64> {
             let started = Instant::now();
             for _ in 0..n {
                 let environ: Bound<'_, PyDict> = {

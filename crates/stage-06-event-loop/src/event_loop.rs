@@ -590,7 +590,7 @@ impl EventLoop {
         &self,
         py: Python<'_>,
         conn: &'c mut Connection,
-    ) -> PyResult<&'c ConnectionEnviron> {
+    ) -> PyResult<&'c mut ConnectionEnviron> {
         match &mut conn.environ {
             Some(environ) => Ok(environ),
             first @ None => {

@@ -121,4 +121,10 @@ fn each_request_on_a_connection_gets_an_environ_of_its_own() {
     // No query string and no X-Trace this time: neither is left over.
     let second = ask("GET /environ HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(second, "- - 127.0.0.1 -\n");
+    // Values repeated from the previous request are reused; changed ones
+    // must not be.
+    let third = ask("GET /environ?q=1 HTTP/1.1\r\nHost: t\r\nX-Trace: a\r\n\r\n");
+    assert_eq!(third, "- q=1 127.0.0.1 a\n");
+    let fourth = ask("GET /environ?q=2 HTTP/1.1\r\nHost: t\r\nX-Trace: b\r\n\r\n");
+    assert_eq!(fourth, "- q=2 127.0.0.1 b\n");
 }
