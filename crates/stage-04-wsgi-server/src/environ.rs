@@ -220,6 +220,9 @@ fn joined<'r>(request: &'r Request, name: &str) -> Option<Cow<'r, str>> {
 /// The path of an absolute-form target (`GET http://host/path HTTP/1.1`,
 /// which proxies send and servers must accept, RFC 9112 section 3.2.2).
 fn origin_path(path: &str) -> &str {
+    if path.starts_with('/') {
+        return path; // origin form, what nearly every request sends
+    }
     let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
     let Some(scheme_len) = ["http://", "https://"]
         .iter()
