@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compares stage-06 with bjoern, Granian and gunicorn on a hello-world app:
 # one worker process each, keep-alive, wrk on loopback at c=1 and c=32;
-# requests/s, p99 latency and peak memory (the largest VmHWM of the
-# server's processes), with ratios to stage-06.
+# requests/s, p99 latency, the server's CPU time per request at c=32, and
+# peak memory (the largest VmHWM of the server's processes), with ratios
+# to stage-06.
 #
 #   bash crates/stage-06-event-loop/benches/compare.sh [SECONDS] [ROUNDS]
 #
@@ -52,7 +53,21 @@ peak_rss() {
 # the medians over the rounds. Interleaving matters on a shared machine:
 # a burst of load elsewhere then hurts one round of every server, rather
 # than every round of one server.
-declare -A rps1 rps32 p99 rss
+# CPU time (user + system, in clock ticks) used so far by a process and its
+# children: divided by the requests served, it is the server's cost per
+# request, kernel work included, which depends much less than requests/s
+# on what else the machine is doing (wrk shares it too).
+cpu_ticks() {
+    local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" sum=0
+    for p in $pids; do
+        t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        sum=$((sum + ${t:-0}))
+    done
+    echo "$sum"
+}
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+declare -A rps1 rps32 p99 rss cpu
 port=18900
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
 for round in $(seq "$rounds"); do
@@ -64,7 +79,11 @@ for round in $(seq "$rounds"); do
         for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
         curl -sf -o /dev/null "$url" || { echo "$name did not start" >&2; exit 1; }
         one=$(wrk -t1 -c1 -d"${seconds}s" "$url" | awk '/Requests\/sec/ {print $2}')
+        before=$(cpu_ticks "$pid")
         out=$(wrk -t2 -c32 -d"${seconds}s" --latency "$url")
+        after=$(cpu_ticks "$pid")
+        served=$(awk '/requests in/ {print $1}' <<<"$out")
+        cpu[$name]+="$(awk -v t=$((after - before)) -v us="$tick_us" -v n="$served" 'BEGIN {printf "%.2f", t * us / n}') "
         grep -E "Socket errors|Non-2xx" <<<"$out" | sed "s/^/$name: /" || true
         rps1[$name]+="$one "
         rps32[$name]+="$(awk '/Requests\/sec/ {print $2}' <<<"$out") "
@@ -87,16 +106,19 @@ median() {
 largest() { tr ' ' '\n' <<<"$1" | sort -g | tail -1; }
 
 printf '\nhello world, one worker process each, wrk %ss runs, median of %s rounds\n' "$seconds" "$rounds"
-printf '%-9s %11s %11s %9s %10s %14s %12s\n' server "rps c=1" "rps c=32" "p99 c=32" "peak RSS" "c=32 vs s-06" "RSS vs s-06"
+printf '%-9s %9s %9s %9s %10s %10s %13s %13s %12s\n' server "rps c=1" "rps c=32" "p99 c=32" "CPU/req" "peak RSS" "c=32 vs s-06" "CPU vs s-06" "RSS vs s-06"
 base32=$(median "${rps32[stage-06]}")
+base_cpu=$(median "${cpu[stage-06]}")
 base_rss=$(largest "${rss[stage-06]}")
 for name in "${servers[@]}"; do
     r1=$(median "${rps1[$name]}")
     r32=$(median "${rps32[$name]}")
     lat=$(median "${p99[$name]}")
+    per=$(median "${cpu[$name]}")
     mem=$(largest "${rss[$name]}")
-    printf '%-9s %11.0f %11.0f %7.2fms %6.1f MiB %13.2fx %+8.1f MiB\n' "$name" "$r1" "$r32" \
-        "$(awk -v u="$lat" 'BEGIN {print u / 1000}')" "$(awk -v k="$mem" 'BEGIN {print k / 1024}')" \
+    printf '%-9s %9.0f %9.0f %7.2fms %7.2f us %6.1f MiB %12.2fx %12.2fx %+8.1f MiB\n' "$name" "$r1" "$r32" \
+        "$(awk -v u="$lat" 'BEGIN {print u / 1000}')" "$per" "$(awk -v k="$mem" 'BEGIN {print k / 1024}')" \
         "$(awk -v a="$r32" -v b="$base32" 'BEGIN {print a / b}')" \
+        "$(awk -v a="$per" -v b="$base_cpu" 'BEGIN {print a / b}')" \
         "$(awk -v a="$mem" -v b="$base_rss" 'BEGIN {print (a - b) / 1024}')"
 done
