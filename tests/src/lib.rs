@@ -234,6 +234,38 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// Checks, over one keep-alive connection to a server running
+/// `tests/apps/workers.py`, that each request gets an `environ` of its own:
+/// servers build it from a per-connection template, and reuse the previous
+/// request's value strings where they repeat, so neither what an app
+/// writes into one request's `environ` nor a value of the previous request
+/// may show up in the next.
+pub fn check_environ_per_request(addr: SocketAddr) {
+    let mut stream = connect(addr);
+    let mut ask = |request: &str| {
+        stream.write_all(request.as_bytes()).unwrap();
+        let response = read_response(&mut stream, false);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        text.rsplit("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The app answers with what it sees (an entry an earlier request set,
+    // QUERY_STRING, REMOTE_ADDR, HTTP_X_TRACE), then changes its environ.
+    let first = ask("GET /environ?q=1 HTTP/1.1\r\nHost: t\r\nX-Trace: a\r\n\r\n");
+    assert_eq!(first, "- q=1 127.0.0.1 a\n");
+    // No query string and no X-Trace this time: neither is left over.
+    let second = ask("GET /environ HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(second, "- - 127.0.0.1 -\n");
+    // Values equal to the previous request's are reused; changed ones
+    // must not be.
+    let third = ask("GET /environ?q=1 HTTP/1.1\r\nHost: t\r\nX-Trace: a\r\n\r\n");
+    assert_eq!(third, "- q=1 127.0.0.1 a\n");
+    let fourth = ask("GET /environ?q=2 HTTP/1.1\r\nHost: t\r\nX-Trace: b\r\n\r\n");
+    assert_eq!(fourth, "- q=2 127.0.0.1 b\n");
+}
+
 /// Reads until EOF. A reset after the data counts as the end too: a server
 /// that closes with unread input may reset, and what came before stands.
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {

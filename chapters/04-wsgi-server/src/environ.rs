@@ -291,6 +291,20 @@ impl ConnectionEnviron {
         })
     }
 
+    /// The template in `slot`, made for `conn` if there is none yet: a
+    /// server keeps one per connection, made at its first request (making
+    /// it needs the GIL, which a server may not hold when it accepts).
+    pub fn of_connection<'s>(
+        slot: &'s mut Option<ConnectionEnviron>,
+        py: Python<'_>,
+        conn: &ConnectionInfo,
+    ) -> PyResult<&'s mut ConnectionEnviron> {
+        match slot {
+            Some(template) => Ok(template),
+            None => Ok(slot.insert(ConnectionEnviron::new(py, conn)?)),
+        }
+    }
+
     /// Sets an entry for every request on the connection, such as
     /// `wsgi.multiprocess` in a server with several worker processes.
     pub fn set<'py>(

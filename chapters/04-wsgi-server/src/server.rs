@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use stage_02::{Limits, ReadError, Request, read_request};
 use stage_03::{Clock, Response, ResponseWriter, lingering_close};
 
@@ -88,21 +89,17 @@ impl Core {
     }
 
     // ANCHOR: call_app
-    /// One request's Python work: `environ` around `input`, the app called
-    /// with `responder`, whose use of the connection ends with the request.
-    /// If `environ` cannot be built, the client gets a 500.
-    pub fn call_app(
+    /// One request's Python work: the app called with `environ` and
+    /// `responder`, whose use of the connection ends with the request.
+    /// If `environ` could not be built, the client gets a 500.
+    pub fn call_app<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         stream: &TcpStream,
-        request: &Request,
-        conn: &ConnectionInfo,
-        input: PyResult<Bound<'_, PyAny>>,
+        environ: PyResult<Bound<'py, PyDict>>,
         responder: Responder,
     ) -> Outcome {
-        let prepared = input
-            .and_then(|input| build_environ(py, request, input, conn))
-            .and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
+        let prepared = environ.and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
         match prepared {
             Ok((environ, responder)) => {
                 let outcome = run_app(py, self.app.bind(py), environ, &responder);
@@ -234,9 +231,9 @@ impl Server {
             AfterResponse::Close,
         );
         Python::attach(|py| {
-            let input = Bound::new(py, Input::new(body)).map(Bound::into_any);
-            self.core
-                .call_app(py, stream, request, conn, input, responder)
+            let environ = Bound::new(py, Input::new(body))
+                .and_then(|input| build_environ(py, request, input.into_any(), conn));
+            self.core.call_app(py, stream, environ, responder)
         })
     }
 

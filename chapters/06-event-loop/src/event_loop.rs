@@ -588,16 +588,12 @@ impl EventLoop {
         py: Python<'_>,
         conn: &'c mut Connection,
     ) -> PyResult<&'c mut ConnectionEnviron> {
-        match &mut conn.environ {
-            Some(environ) => Ok(environ),
-            first @ None => {
-                let environ = ConnectionEnviron::new(py, &conn.info)?;
-                if self.config.multiprocess {
-                    environ.set(py, "wsgi.multiprocess", true)?;
-                }
-                Ok(first.insert(environ))
-            }
+        let first = conn.environ.is_none();
+        let environ = ConnectionEnviron::of_connection(&mut conn.environ, py, &conn.info)?;
+        if first && self.config.multiprocess {
+            environ.set(py, "wsgi.multiprocess", true)?;
         }
+        Ok(environ)
     }
 
     /// The `wsgi.input` for a body: the shared empty one, or a new one.

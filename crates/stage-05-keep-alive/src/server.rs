@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use stage_02::{BodyFraming, Limits, ReadError, Request, read_head};
 use stage_03::{Clock, lingering_close};
-use stage_04::environ::ConnectionInfo;
+use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::log::AccessEntry;
 use stage_04::respond::abort_on_close;
 use stage_04::server::{Core, Serve, access_entry, refuse};
@@ -109,6 +109,9 @@ impl Server {
         let _ = stream.set_nodelay(true);
         // Bytes received but not yet used: pipelined requests wait here.
         let mut buf = Vec::new();
+        // What every environ on this connection starts with (chapter 4),
+        // made at the first request and copied for each.
+        let mut template = None;
         loop {
             let request = match self.next_request(&stream, &mut buf) {
                 Next::Request(request) => request,
@@ -120,7 +123,7 @@ impl Server {
                     return;
                 }
             };
-            let outcome = self.exchange(&stream, &mut buf, &request, &conn);
+            let outcome = self.exchange(&stream, &mut buf, &request, &conn, &mut template);
             log(&access_entry(&conn, Some(&request), &outcome), &outcome);
             if let Some(traceback) = &outcome.error {
                 eprint!("stage-05: the application raised an exception:\n{traceback}");
@@ -172,6 +175,7 @@ impl Server {
         buf: &mut Vec<u8>,
         request: &Request,
         conn: &ConnectionInfo,
+        template: &mut Option<ConnectionEnviron>,
     ) -> Outcome {
         let expect = expectation(request);
         if expect == Expectation::Unsupported {
@@ -218,9 +222,14 @@ impl Server {
 
         let responder = Responder::new(sink, self.core.writer.clone(), &request.method, after);
         let mut outcome = Python::attach(|py| {
-            let input = Bound::new(py, StreamInput::new(Arc::clone(&body))).map(Bound::into_any);
-            self.core
-                .call_app(py, stream, request, conn, input, responder)
+            let environ = Bound::new(py, StreamInput::new(Arc::clone(&body))).and_then(|input| {
+                ConnectionEnviron::of_connection(template, py, conn)?.environ(
+                    py,
+                    request,
+                    input.into_any(),
+                )
+            });
+            self.core.call_app(py, stream, environ, responder)
         });
 
         // The next request starts where this body ends: read what the app

@@ -24,6 +24,12 @@ fn start(args: &[&str]) -> ServerProcess {
 }
 
 #[test]
+fn each_request_on_a_connection_gets_an_environ_of_its_own() {
+    let server = start(&["workers:application"]);
+    testkit::check_environ_per_request(server.addr);
+}
+
+#[test]
 fn serves_flask_over_one_persistent_connection_to_http_client() {
     let server = start(&["flask_app:app"]);
     server.check_with_python("check_keep_alive.py");

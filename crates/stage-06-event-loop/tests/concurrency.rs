@@ -7,7 +7,9 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use testkit::{ServerProcess, connect, read_response, status_of, visible};
+use testkit::{
+    ServerProcess, check_environ_per_request, connect, read_response, status_of, visible,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
@@ -106,25 +108,6 @@ fn a_client_that_does_not_read_does_not_stall_others_or_fill_memory() {
 
 #[test]
 fn each_request_on_a_connection_gets_an_environ_of_its_own() {
-    // environ starts from a per-connection template: what an app does to
-    // one request's environ must not reach the next request's.
     let server = start(&["--workers", "0", "--no-access-log", "workers:application"]);
-    let mut stream = connect(server.addr);
-    let mut ask = |request: &str| {
-        stream.write_all(request.as_bytes()).unwrap();
-        let response = read_response(&mut stream, false);
-        let text = String::from_utf8_lossy(&response).into_owned();
-        text.rsplit("\r\n\r\n").next().unwrap().to_string()
-    };
-    let first = ask("GET /environ?q=1 HTTP/1.1\r\nHost: t\r\nX-Trace: a\r\n\r\n");
-    assert_eq!(first, "- q=1 127.0.0.1 a\n");
-    // No query string and no X-Trace this time: neither is left over.
-    let second = ask("GET /environ HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(second, "- - 127.0.0.1 -\n");
-    // Values repeated from the previous request are reused; changed ones
-    // must not be.
-    let third = ask("GET /environ?q=1 HTTP/1.1\r\nHost: t\r\nX-Trace: a\r\n\r\n");
-    assert_eq!(third, "- q=1 127.0.0.1 a\n");
-    let fourth = ask("GET /environ?q=2 HTTP/1.1\r\nHost: t\r\nX-Trace: b\r\n\r\n");
-    assert_eq!(fourth, "- q=2 127.0.0.1 b\n");
+    check_environ_per_request(server.addr);
 }
