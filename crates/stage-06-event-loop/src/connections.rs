@@ -21,24 +21,30 @@ pub struct Connections {
 }
 
 impl Connections {
-    /// Adds a connection and returns its token.
+    /// Adds a connection under [`next_token`](Self::next_token), and
+    /// returns that token.
     pub fn add(&mut self, conn: Connection) -> Token {
-        let index = match self.free.pop() {
-            Some(index) => index,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
+        let token = self.next_token();
+        let index = token.0 - 1;
+        if index == self.slots.len() {
+            self.slots.push(None);
+        } else {
+            self.free.pop(); // next_token gave the last free slot
+        }
         self.slots[index] = Some(Box::new(conn));
         self.open += 1;
-        Token(index + 1)
+        token
     }
 
-    /// The token the next [`add`](Self::add) will return, so that a
-    /// socket can be registered with the poll before it is added.
+    /// The token the next [`add`](Self::add) will use, so that a socket
+    /// can be registered with the poll before it is added: the last slot
+    /// freed if there is one, else a new slot at the end. Without the
+    /// reuse, a server would grow its vector with every connection it
+    /// ever had.
     pub fn next_token(&self) -> Token {
+        // ANCHOR: ex-06.4-reuse-slots
         Token(self.free.last().copied().unwrap_or(self.slots.len()) + 1)
+        // ANCHOR_END: ex-06.4-reuse-slots
     }
 
     /// Takes a connection out to work on it while the loop is borrowed
@@ -131,3 +137,15 @@ mod tests {
         assert!(all.take(Token(0)).is_none(), "token 0 is the listener's");
     }
 }
+
+/* workshop exercise
+id: 06.4-reuse-slots
+title: Give a closed connection's slot to the next one
+kind: fix the bug
+book: ch06-event-loop.html#where-the-time-goes
+tests: tokens_index_slots_and_closed_slots_are_reused
+hint: Open two connections, close the first, open a third: which token does it get, and how long is the vector now? After a million connections?
+hint: Closed slots are on the `free` list (see `close`); hand out the last of them before growing the vector.
+starter:
+        Token(self.slots.len() + 1)
+*/
