@@ -6,6 +6,10 @@
 # to stage-06.
 #
 #   bash crates/stage-06-event-loop/benches/compare.sh [SECONDS] [ROUNDS]
+#   APP=flask_app:app bash crates/stage-06-event-loop/benches/compare.sh
+#
+# APP names the app in tests/apps as module:callable (hello:application by
+# default; flask_app:app serves Flask's "/", and installs Flask in the venv).
 #
 # Needs wrk (apt-get install wrk) and, for bjoern, libev (apt-get install
 # libev-dev) to build it. The Python servers are installed from PyPI into
@@ -15,6 +19,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 seconds=${1:-10}
 rounds=${2:-3}
+app=${APP:-hello:application}
+module=${app%%:*}
+callable=${app#*:}
 cd "$root"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
@@ -22,6 +29,9 @@ venv=target/bench6-venv
 if [ ! -x "$venv/bin/granian" ] || [ ! -x "$venv/bin/gunicorn" ] || ! "$venv/bin/python" -c 'import bjoern' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q bjoern granian gunicorn
+fi
+if [ "$module" = flask_app ] && ! "$venv/bin/python" -c 'import flask' 2>/dev/null; then
+    "$venv/bin/pip" install -q -r tests/requirements.txt
 fi
 cargo build -q --release -p stage-06
 
@@ -32,10 +42,10 @@ start() {
     local name=$1 port=$2
     cd tests/apps
     case $name in
-        stage-06) exec "$root/target/release/stage-06" --bind "127.0.0.1:$port" --workers 1 --no-access-log hello:application ;;
-        bjoern) exec "$root/$venv/bin/python" -c "import bjoern, hello; bjoern.run(hello.application, '127.0.0.1', $port)" ;;
-        granian) exec "$root/$venv/bin/granian" --interface wsgi --host 127.0.0.1 --port "$port" --workers 1 --no-ws hello:application ;;
-        gunicorn) exec "$root/$venv/bin/gunicorn" --workers 1 --bind "127.0.0.1:$port" hello:application ;;
+        stage-06) exec "$root/target/release/stage-06" --bind "127.0.0.1:$port" --workers 1 --no-access-log "$app" ;;
+        bjoern) exec "$root/$venv/bin/python" -c "import bjoern, $module; bjoern.run($module.$callable, '127.0.0.1', $port)" ;;
+        granian) exec "$root/$venv/bin/granian" --interface wsgi --host 127.0.0.1 --port "$port" --workers 1 --no-ws "$app" ;;
+        gunicorn) exec "$root/$venv/bin/gunicorn" --workers 1 --bind "127.0.0.1:$port" "$app" ;;
     esac
 }
 
@@ -105,7 +115,7 @@ median() {
 }
 largest() { tr ' ' '\n' <<<"$1" | sort -g | tail -1; }
 
-printf '\nhello world, one worker process each, wrk %ss runs, median of %s rounds\n' "$seconds" "$rounds"
+printf '\n%s, one worker process each, wrk %ss runs, median of %s rounds\n' "$app" "$seconds" "$rounds"
 printf '%-9s %9s %9s %9s %10s %10s %13s %13s %12s\n' server "rps c=1" "rps c=32" "p99 c=32" "CPU/req" "peak RSS" "c=32 vs s-06" "CPU vs s-06" "RSS vs s-06"
 base32=$(median "${rps32[stage-06]}")
 base_cpu=$(median "${cpu[stage-06]}")
