@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compares stage-06 with bjoern, Granian and gunicorn on a hello-world app:
-# one worker process each, keep-alive, wrk on loopback at c=1 and c=32;
+# Compares stage-06 with bjoern, Granian and gunicorn on one app (hello world
+# unless APP says otherwise, see below): one worker process each,
+# keep-alive, wrk on loopback at c=1 and c=32;
 # requests/s, p99 latency, the server's CPU time per request at c=32, and
 # peak memory (the largest VmHWM of the server's processes), with ratios
 # to stage-06.
