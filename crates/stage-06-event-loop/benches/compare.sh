@@ -27,8 +27,14 @@ cd "$root"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 venv=target/bench6-venv
-if [ ! -x "$venv/bin/granian" ] || [ ! -x "$venv/bin/gunicorn" ] || ! "$venv/bin/python" -c 'import bjoern' 2>/dev/null; then
-    python3 -m venv "$venv"
+# The other servers run from a virtualenv of the same python3 that stage-06
+# embeds, and it sees the same site-packages: their .pth files run at
+# start-up in every one of the four (on some machines they import a good
+# deal), so memory is compared like for like.
+if ! grep -qs "include-system-site-packages = true" "$venv/pyvenv.cfg" ||
+    [ ! -x "$venv/bin/granian" ] || [ ! -x "$venv/bin/gunicorn" ] ||
+    ! "$venv/bin/python" -c 'import bjoern' 2>/dev/null; then
+    python3 -m venv --clear --system-site-packages "$venv"
     "$venv/bin/pip" install -q bjoern granian gunicorn
 fi
 if [ "$module" = flask_app ] && ! "$venv/bin/python" -c 'import flask' 2>/dev/null; then
