@@ -111,3 +111,31 @@ fn each_request_on_a_connection_gets_an_environ_of_its_own() {
     let server = start(&["--workers", "0", "--no-access-log", "workers:application"]);
     check_environ_per_request(server.addr);
 }
+
+#[test]
+fn connections_that_come_and_go_reuse_slots_without_crossing_wires() {
+    // Each closed connection's slot (and poll token) goes to the next one:
+    // a kept-alive connection must go on being answered, and each new one
+    // must get its own answer, however often the slots are reused.
+    let server = start(&["--workers", "0", "--no-access-log", "workers:application"]);
+    let mut kept = connect(server.addr);
+    for round in 0..300 {
+        let mut passing = connect(server.addr);
+        let body = format!("passing-{round}");
+        let request = format!(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        passing.write_all(request.as_bytes()).unwrap();
+        let answer = testkit::read_to_close(&mut passing);
+        assert!(
+            answer.ends_with(body.as_bytes()),
+            "round {round}: {}",
+            visible(&answer)
+        );
+        if round % 10 == 0 {
+            let answer = get(&mut kept, "/pid");
+            assert_eq!(status_of(&answer), Some(200), "round {round}");
+        }
+    }
+}
