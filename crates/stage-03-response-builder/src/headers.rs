@@ -158,10 +158,7 @@ impl HeaderLines {
         self.has_server |= is("Server");
         self.has_connection |= is("Connection");
         self.has_transfer_encoding |= is("Transfer-Encoding");
-        push_latin1(&mut self.bytes, name);
-        self.bytes.extend_from_slice(b": ");
-        push_latin1(&mut self.bytes, value);
-        self.bytes.extend_from_slice(b"\r\n");
+        push_line(&mut self.bytes, name, value);
         Ok(())
     }
 
@@ -206,6 +203,14 @@ impl HeaderLines {
     }
 }
 // ANCHOR_END: header_lines
+
+/// Appends the header line `name: value` and its CRLF, in latin-1.
+pub(crate) fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {
+    push_latin1(out, name);
+    out.extend_from_slice(b": ");
+    push_latin1(out, value);
+    out.extend_from_slice(b"\r\n");
+}
 
 /// Appends `text` as latin-1 bytes: char U+00NN becomes byte NN. Callers
 /// have checked with [`check_header`] that every char fits in a byte.

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use crate::clock::{Clock, SystemClock};
-use crate::headers::{HeaderLines, ResponseError, check_header, push_latin1};
+use crate::headers::{HeaderLines, ResponseError, check_header, push_latin1, push_line};
 use crate::status::{Status, body_allowed};
 
 // ANCHOR: framing
@@ -117,9 +117,9 @@ impl<C: Clock> ResponseWriter<C> {
     }
     // ANCHOR_END: write_response
 
-    /// Appends `Date: <now>` unless the caller has set one. The text is
-    /// formatted anew only when the second changes: a busy server formats
-    /// the date once a second, not once a response.
+    /// Appends `Date: <now>`. The text is formatted anew only when the
+    /// second changes: a busy server formats the date once a second, not
+    /// once a response.
     fn push_date(&self, out: &mut Vec<u8>) {
         let now = self.clock.now();
         let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -232,11 +232,4 @@ pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     out.extend_from_slice(&digits[at..]);
-}
-
-fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {
-    push_latin1(out, name);
-    out.extend_from_slice(b": ");
-    push_latin1(out, value);
-    out.extend_from_slice(b"\r\n");
 }
