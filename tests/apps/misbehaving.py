@@ -18,6 +18,16 @@ def too_short(environ, start_response):
     return [b"01234"]
 
 
+def two_lengths(environ, start_response):
+    start_response("200 OK", [("Content-Length", "5"), ("Content-Length", "6")])
+    return [b"never sent"]
+
+
+def length_not_a_number(environ, start_response):
+    start_response("200 OK", [("Content-Length", "five")])
+    return [b"never sent"]
+
+
 def injected_header(environ, start_response):
     start_response("200 OK", [("X-Evil", "a\r\nSet-Cookie: stolen=1")])
     return [b"never sent"]
@@ -66,6 +76,7 @@ def exits(environ, start_response):
 
 ROUTES = {
     "/str-body": str_body, "/too-long": too_long, "/too-short": too_short,
+    "/two-lengths": two_lengths, "/length-not-a-number": length_not_a_number,
     "/injected-header": injected_header, "/hop-by-hop": hop_by_hop, "/bad-status": bad_status,
     "/headers-not-a-list": headers_not_a_list, "/twice": twice_without_exc_info,
     "/no-start-response": no_start_response, "/late-exc-info": late_exc_info, "/exits": exits,

@@ -31,7 +31,6 @@ pub type Writer = ResponseWriter<Arc<dyn Clock + Send + Sync>>;
 struct Started {
     status: Status,
     headers: HeaderLines,
-    content_length: Option<u64>,
 }
 
 /// How one request went, for the access log and the connection's end.
@@ -174,7 +173,7 @@ impl Responder {
         };
         let framing = if !body_allowed(started.status.code) {
             Framing::NoBody
-        } else if let Some(length) = started.content_length {
+        } else if let (_, Some(length)) = started.headers.content_lengths() {
             Framing::Length(length)
         } else if let Some(length) = self.known_length {
             // The writer adds the Content-Length of a Length framing.
@@ -362,7 +361,6 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
         ))
     })?;
     let mut checked = HeaderLines::new();
-    let mut content_length = None;
     for item in list.iter() {
         let Some((name, value)) = str_pair(&item) else {
             return Err(PyTypeError::new_err(format!(
@@ -382,12 +380,16 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             let length = parse_decimal(value.trim()).ok_or_else(|| {
                 PyValueError::new_err(format!("Content-Length {value:?} is not a number"))
             })?;
-            if content_length.is_some_and(|seen| seen != length) {
+            // The header lines keep the first length, checked as this one.
+            if checked
+                .content_lengths()
+                .1
+                .is_some_and(|seen| seen != length)
+            {
                 return Err(PyValueError::new_err(
                     "two different Content-Length headers",
                 ));
             }
-            content_length = Some(length);
         }
         checked
             .push(name, value)
@@ -396,7 +398,6 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
     Ok(Started {
         status,
         headers: checked,
-        content_length,
     })
 }
 // ANCHOR_END: check_start

@@ -201,6 +201,8 @@ fn misbehaving_apps_are_contained() {
         ("/str-body", 500, "must yield bytes, not str"),
         ("/injected-header", 500, "control character"),
         ("/hop-by-hop", 500, "hop-by-hop header"),
+        ("/two-lengths", 500, "two different Content-Length headers"),
+        ("/length-not-a-number", 500, "is not a number"),
         ("/bad-status", 500, "must look like"),
         ("/headers-not-a-list", 500, "headers must be a list"),
         ("/twice", 500, "a second time without exc_info"),
