@@ -277,7 +277,7 @@ impl ConnectionEnviron {
     pub fn new(py: Python<'_>, conn: &ConnectionInfo) -> PyResult<ConnectionEnviron> {
         let template = constant_entries(py)?.copy()?;
         for (cgi, value) in connection_variables(conn) {
-            template.set_item(cgi_key(py, cgi)?, value)?;
+            template.set_item(cgi_key(py, cgi), value)?;
         }
         // sys.stderr as it is when the connection opens: an app that
         // replaces it sees the change from the next connection on.
@@ -327,7 +327,7 @@ impl ConnectionEnviron {
         let mut at = 0;
         for (key, value) in request_variables(request) {
             let key = match key {
-                Key::Cgi(cgi) => cgi_key(py, cgi)?,
+                Key::Cgi(cgi) => cgi_key(py, cgi),
                 Key::Header(name) => match header_key(py, name) {
                     Some(key) => key,
                     None => continue, // a name environ leaves out
@@ -386,12 +386,12 @@ fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
             Cgi::RemoteAddr,
             Cgi::RemotePort,
         ] {
-            template.set_item(cgi_key(py, cgi)?, py.None())?;
+            template.set_item(cgi_key(py, cgi), py.None())?;
         }
         template.set_item(intern!(py, "wsgi.input"), py.None())?;
         template.set_item(intern!(py, "wsgi.errors"), py.None())?;
         // Replaced when the request has a query string.
-        template.set_item(cgi_key(py, Cgi::QueryString)?, "")?;
+        template.set_item(cgi_key(py, Cgi::QueryString), "")?;
         template.set_item("SCRIPT_NAME", "")?;
         template.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
         template.set_item("wsgi.url_scheme", "http")?;
@@ -410,7 +410,7 @@ fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
 /// The Python string for a CGI name, made once per process: inserting a
 /// string that exists, its hash already computed, is cheaper than making
 /// a new one for every request.
-fn cgi_key(py: Python<'_>, cgi: Cgi) -> PyResult<Bound<'_, PyString>> {
+fn cgi_key(py: Python<'_>, cgi: Cgi) -> Bound<'_, PyString> {
     static KEYS: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
     let keys = KEYS.get_or_init(py, || {
         Cgi::ALL
@@ -420,7 +420,7 @@ fn cgi_key(py: Python<'_>, cgi: Cgi) -> PyResult<Bound<'_, PyString>> {
     });
     // ALL lists the variants in declaration order, so the discriminant
     // is the index.
-    Ok(keys[cgi as usize].bind(py).clone())
+    keys[cgi as usize].bind(py).clone()
 }
 
 /// The key for a header, by its name as sent (`Host` gives `HTTP_HOST`),

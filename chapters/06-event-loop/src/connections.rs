@@ -18,8 +18,8 @@ use crate::connection::Connection;
 #[derive(Default)]
 pub struct Connections {
     slots: Vec<Option<Box<Connection>>>,
+    /// The slots of closed connections, to be given out again.
     free: Vec<usize>,
-    open: usize,
 }
 
 impl Connections {
@@ -34,7 +34,6 @@ impl Connections {
             self.free.pop(); // next_token gave the last free slot
         }
         self.slots[index] = Some(Box::new(conn));
-        self.open += 1;
         token
     }
 
@@ -69,14 +68,14 @@ impl Connections {
         if let Some(index) = token.0.checked_sub(1) {
             if self.slots.get(index).is_some_and(Option::is_none) {
                 self.free.push(index);
-                self.open -= 1;
             }
         }
     }
 
     /// Whether no connection is open.
     pub fn is_empty(&self) -> bool {
-        self.open == 0
+        // Every slot is either open (taken out or not) or on the free list.
+        self.free.len() == self.slots.len()
     }
 
     /// Every open connection with its token.
