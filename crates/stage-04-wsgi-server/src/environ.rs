@@ -463,7 +463,9 @@ fn header_key<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyString>> 
     if let Some(known) = keys.get(name) {
         return known.as_ref().map(|key| key.bind(py).clone());
     }
-    let made = http_key(name).map(|key| PyString::intern(py, &key));
+    let made = Key::Header(name)
+        .text()
+        .map(|key| PyString::intern(py, &key));
     if keys.len() < MAX_NAMES {
         let kept = made.as_ref().map(|key| key.clone().unbind());
         keys.insert(name.to_string(), kept);
