@@ -5,6 +5,7 @@ import os
 import time
 
 PULLED = {"pieces": 0}
+CLOSED = {"ticks": 0}
 
 
 def text(start_response, body, status="200 OK"):
@@ -25,8 +26,10 @@ def application(environ, start_response):
         environ["QUERY_STRING"] = "changed"
         return text(start_response, seen.encode())
     if path == "/echo":
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        return text(start_response, environ["wsgi.input"].read(length))
+        # A chunked body has no CONTENT_LENGTH; its input ends where it does.
+        length = environ.get("CONTENT_LENGTH")
+        stream = environ["wsgi.input"]
+        return text(start_response, stream.read(int(length)) if length else stream.read())
     if path == "/die":
         os._exit(1)
     if path == "/hang":
@@ -47,8 +50,41 @@ def application(environ, start_response):
                 yield b"y" * 65536
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return pieces(int(environ["QUERY_STRING"] or "1000"))
+    if path == "/gated":
+        # Two pieces, the second only once the client has seen the first
+        # (it creates the file named by the query string). A server that
+        # holds pieces back until the generator ends never delivers the first.
+        gate = environ["QUERY_STRING"]
+        def gated():
+            yield b"first\n"
+            for _ in range(100):
+                if os.path.exists(gate):
+                    break
+                time.sleep(0.05)
+            yield b"second\n"
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return gated()
+    if path == "/ticks":
+        # An endless stream, one piece every 20 ms, like server-sent
+        # events: only a client that leaves ends it, and close() says so.
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        return Ticks()
+    if path == "/ticks-closed":
+        return text(start_response, f"{CLOSED['ticks']}\n".encode())
     if path == "/pulled":
         return text(start_response, f"{PULLED['pieces']}\n".encode())
     if path == "/multiprocess":
         return text(start_response, f"{environ['wsgi.multiprocess']}\n".encode())
     return text(start_response, b"Hello, world!\n")
+
+
+class Ticks:
+    """The endless body of /ticks; close() counts how often it was closed."""
+
+    def __iter__(self):
+        while True:
+            yield b"data: tick\n\n"
+            time.sleep(0.02)
+
+    def close(self):
+        CLOSED["ticks"] += 1

@@ -97,12 +97,11 @@ pub struct Connection {
     pub peer_closed: bool,
     /// The first byte of the current head arrived (the header timeout runs).
     pub head_started: bool,
-    /// Bytes written and body pieces pulled so far: with edge-triggered
-    /// readiness, the loop must tell "nothing moved" from "moved and ended
-    /// where it started" (say, every byte pulled was also written).
-    pub moved: u64,
-    /// The socket had nothing more to read when last asked; reset when the
-    /// poll reports it ready again.
+    /// The socket had nothing more to read when last asked (a read came
+    /// back short, or would have blocked); reset when the poll reports it
+    /// readable again. Until then, the socket may hold more: a read pass
+    /// that stopped because `input` was full must be taken up again as
+    /// soon as there is room, as no new event will say so.
     pub drained: bool,
 }
 
@@ -119,7 +118,6 @@ impl Connection {
             deadline,
             peer_closed: false,
             head_started: false,
-            moved: 0,
             drained: false,
         }
     }
@@ -140,48 +138,57 @@ impl Connection {
     /// Reads what the socket has, up to `cap` bytes buffered: a client
     /// cannot make the server hold more than that of its input. `scratch`
     /// is the loop's read buffer, reused rather than zeroed for every read.
-    /// Returns false when the connection is broken.
-    pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> bool {
+    /// Returns how many bytes were read, or `None` when the connection is
+    /// broken.
+    ///
+    /// Edge-triggered readiness (mio, epoll's `EPOLLET`) is reported once:
+    /// the next event comes only after the socket has been emptied. So the
+    /// loop reads until it is, and when it stops early because `input` is
+    /// full, `drained` stays false for the next pass. Emptied means a read
+    /// that would block, or a short read: epoll(7) notes that on a stream
+    /// socket a read returning less than asked has exhausted it, which
+    /// saves a system call per request.
+    pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> Option<usize> {
+        let mut total = 0;
         while !self.peer_closed && !self.drained && self.input.len() < cap {
             match self.stream.read(scratch) {
                 Ok(0) => self.peer_closed = true,
                 Ok(n) => {
                     self.input.extend_from_slice(&scratch[..n]);
-                    // A short read emptied the socket: asking again would
-                    // only return WouldBlock, one system call per request
-                    // for nothing. New bytes will come with a new event.
+                    total += n;
                     self.drained = n < scratch.len();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        true
+        Some(total)
     }
     // ANCHOR_END: read_available
 
     // ANCHOR: flush
-    /// Writes as much of the output as the socket takes now. Returns false
-    /// when the connection is broken.
-    pub fn flush(&mut self) -> bool {
+    /// Writes as much of the output as the socket takes now. Returns how
+    /// many bytes went out, or `None` when the connection is broken.
+    pub fn flush(&mut self) -> Option<usize> {
         let output = Arc::clone(&self.output);
         let mut output = output
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut total = 0;
         while !output.is_empty() {
             match self.stream.write(&output) {
-                Ok(0) => return false,
+                Ok(0) => return None,
                 Ok(n) => {
                     output.drain(..n);
-                    self.moved += n as u64;
+                    total += n;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        true
+        Some(total)
     }
     // ANCHOR_END: flush
 }

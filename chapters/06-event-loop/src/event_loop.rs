@@ -183,7 +183,10 @@ impl EventLoop {
                 if event.token() == LISTENER {
                     self.accept_all();
                 } else {
-                    self.service(py, event.token(), log);
+                    // Only a writable event says nothing new about input.
+                    let readable =
+                        event.is_readable() || event.is_read_closed() || event.is_error();
+                    self.service(py, event.token(), readable, log);
                 }
             }
             // Deadlines are coarse (seconds): a scan ten times a second is plenty.
@@ -235,7 +238,8 @@ impl EventLoop {
                 && conn.input.is_empty()
                 && conn.pending_output() == 0;
             conn.drained = false;
-            if idle && conn.read_available(1, &mut self.scratch) && conn.input.is_empty() {
+            if idle && conn.read_available(1, &mut self.scratch).is_some() && conn.input.is_empty()
+            {
                 conn.phase = Phase::Closing {
                     abort: false,
                     shut: true,
@@ -286,60 +290,39 @@ impl EventLoop {
 
     // ANCHOR: service
     /// Does everything a connection can do now: read, parse, call the app,
-    /// pull more body, write. Edge-triggered readiness means "until it
-    /// would block", so this loops until nothing moves.
+    /// pull more body, write. Readiness is edge-triggered: the poll reports
+    /// a socket once, and again only after it was emptied (or filled, for
+    /// writes). So this goes round until a whole pass did nothing, no byte
+    /// read or written and no step taken; each of those stops only where
+    /// it cannot go on (the socket is empty or full, the request needs
+    /// more bytes, the output is at its high-water mark), so whatever
+    /// unblocks the connection next comes with a new event.
     fn service(
         &mut self,
         py: Python<'_>,
         token: Token,
+        readable: bool,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) {
         let Some(mut conn) = self.connections.take(token) else {
             return;
         };
-        conn.drained = false; // the poll says there may be something to read
+        if readable {
+            conn.drained = false; // there may be new bytes to read
+        }
         let alive = loop {
-            let before = (
-                conn.input.len(),
-                conn.pending_output(),
-                phase_name(&conn.phase),
-                conn.moved,
-            );
-            let cap = self.config.limits.max_head_bytes + 64 * 1024;
-            if !matches!(conn.phase, Phase::Responding { .. })
-                && !conn.read_available(cap, &mut self.scratch)
-            {
+            let Some(read) = self.read(&mut conn) else {
                 break self.broken(py, &mut conn, log);
-            }
-            if !self.advance(py, &mut conn, log) {
+            };
+            let Some(stepped) = self.advance(py, &mut conn, log) else {
                 break false;
-            }
-            if !conn.flush() {
+            };
+            let Some(written) = conn.flush() else {
                 break self.broken(py, &mut conn, log);
-            }
-            if let Phase::Closing { abort, shut } = &mut conn.phase {
-                if conn.output.lock().map_or(true, |o| o.is_empty()) {
-                    if *abort {
-                        let _ = stage_04::respond::abort_on_close(&conn.stream);
-                        break false;
-                    }
-                    if !*shut {
-                        let _ = conn.stream.shutdown(Shutdown::Write);
-                        *shut = true;
-                        conn.deadline = Instant::now() + self.config.linger;
-                    }
-                    conn.input.clear(); // what the client still sends is discarded
-                    if conn.peer_closed {
-                        break false;
-                    }
-                }
-            }
-            let after = (
-                conn.input.len(),
-                conn.pending_output(),
-                phase_name(&conn.phase),
-                conn.moved,
-            );
+            };
+            let Some(closing) = self.close_when_sent(&mut conn) else {
+                break false;
+            };
             // ANCHOR: ex-06.2-edge-triggered
             break true;
             // ANCHOR_END: ex-06.2-edge-triggered
@@ -351,6 +334,45 @@ impl EventLoop {
         }
     }
     // ANCHOR_END: service
+
+    /// Reads what the connection has room for. While a response is in
+    /// progress nothing is read: a pipelined request waits in the socket,
+    /// where TCP's flow control slows a client that sends too much.
+    fn read(&mut self, conn: &mut Connection) -> Option<usize> {
+        if matches!(conn.phase, Phase::Responding { .. }) {
+            return Some(0);
+        }
+        let cap = self.config.limits.max_head_bytes + 64 * 1024;
+        conn.read_available(cap, &mut self.scratch)
+    }
+
+    /// Once a closing connection's output is all sent: shut down its
+    /// write side (or reset it, for an aborted response), then discard what
+    /// the client still sends until it closes too. Returns `None` when the
+    /// connection is done with, else whether it shut down now.
+    fn close_when_sent(&self, conn: &mut Connection) -> Option<bool> {
+        if conn.pending_output() > 0 {
+            return Some(false);
+        }
+        let Phase::Closing { abort, shut } = &mut conn.phase else {
+            return Some(false);
+        };
+        if *abort {
+            let _ = stage_04::respond::abort_on_close(&conn.stream);
+            return None;
+        }
+        let shut_now = !*shut;
+        if shut_now {
+            let _ = conn.stream.shutdown(Shutdown::Write);
+            *shut = true;
+            conn.deadline = Instant::now() + self.config.linger;
+        }
+        conn.input.clear();
+        if conn.peer_closed {
+            return None;
+        }
+        Some(shut_now)
+    }
 
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
@@ -400,13 +422,14 @@ impl EventLoop {
 
     // ANCHOR: advance
     /// Moves a connection's request forward as far as its bytes allow.
-    /// Returns false when the connection is finished with.
+    /// Returns whether it took a step (used input, answered, pulled body),
+    /// or `None` when the connection is finished with.
     fn advance(
         &mut self,
         py: Python<'_>,
         conn: &mut Connection,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) -> bool {
+    ) -> Option<bool> {
         match &conn.phase {
             Phase::Head | Phase::Body { .. } => {
                 if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started
@@ -414,6 +437,7 @@ impl EventLoop {
                     conn.head_started = true;
                     conn.deadline = Instant::now() + self.config.header_timeout;
                 }
+                let unparsed = conn.input.len();
                 match parse_input(
                     &mut conn.phase,
                     &mut conn.input,
@@ -422,37 +446,29 @@ impl EventLoop {
                 ) {
                     Progress::Waiting => {
                         self.answer_expectation(conn);
-                        if conn.peer_closed
-                            && matches!(conn.phase, Phase::Head)
-                            && conn.input.is_empty()
-                        {
-                            return false; // closed between requests
-                        }
                         if conn.peer_closed {
-                            return false; // closed in the middle of a request
+                            // Closed between requests, or in the middle of one.
+                            return None;
                         }
-                        true
+                        // Body bytes taken out of `input` make room to read more.
+                        Some(conn.input.len() != unparsed)
                     }
                     Progress::Refuse(code, message) => {
                         self.refuse(conn, code, &message, None, log);
-                        true
+                        Some(true)
                     }
                     Progress::Complete(request, body) => {
                         if expectation(&request) == Expectation::Unsupported {
                             let message = "only the 100-continue expectation is supported\n";
                             self.refuse(conn, 417, message, Some(&request), log);
-                            return true;
+                            return Some(true);
                         }
-                        self.dispatch(py, conn, request, body, log);
-                        true
+                        self.dispatch(py, conn, request, body, log)
                     }
                 }
             }
-            Phase::Responding { .. } => {
-                self.pump(py, conn, log);
-                true
-            }
-            Phase::Closing { .. } => true,
+            Phase::Responding { .. } => self.pump(py, conn, log),
+            Phase::Closing { .. } => Some(false),
         }
     }
     // ANCHOR_END: advance
@@ -497,6 +513,8 @@ impl EventLoop {
     // ANCHOR: dispatch
     /// Calls the app for a complete request: environ around the body in
     /// memory, a responder writing into the connection's output buffer.
+    /// Returns `None` when the client went away while the app's body was
+    /// being sent.
     fn dispatch(
         &mut self,
         py: Python<'_>,
@@ -504,7 +522,7 @@ impl EventLoop {
         request: Request,
         body: Vec<u8>,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) {
+    ) -> Option<bool> {
         let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
         let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
         let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
@@ -527,7 +545,7 @@ impl EventLoop {
                     progress: Some(progress),
                     keep_open,
                 };
-                self.pump(py, conn, log);
+                self.pump(py, conn, log)?;
             }
             Ok((responder, Step::Done(outcome))) => {
                 conn.phase = Phase::Responding {
@@ -544,19 +562,27 @@ impl EventLoop {
                 self.refuse(conn, 500, "Internal Server Error\n", Some(&request), log);
             }
         }
+        Some(true)
     }
     // ANCHOR_END: dispatch
 
     // ANCHOR: pump
-    /// Pulls pieces of the app's body while the connection's output is
-    /// below the high-water mark. A client that does not read leaves the
-    /// generator suspended, and the server's memory bounded.
+    /// Pulls pieces of the app's body, and sends each one before asking
+    /// for the next: a generator that waits between pieces (server-sent
+    /// events, progress reports) reaches the client as it goes, and a
+    /// client that left is noticed at the next write, which ends the
+    /// response and closes the generator. What the socket cannot take
+    /// waits in the output buffer, up to the high-water mark: then the loop
+    /// stops pulling, and a client that does not read leaves the generator
+    /// suspended and the server's memory bounded. Returns whether a piece
+    /// was pulled, or `None` when the client has gone.
     fn pump(
         &mut self,
         py: Python<'_>,
         conn: &mut Connection,
         log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) {
+    ) -> Option<bool> {
+        let mut pulled = false;
         loop {
             // ANCHOR: ex-06.3-backpressure
             // Pull the next piece.
@@ -567,15 +593,22 @@ impl EventLoop {
                 ..
             } = &mut conn.phase
             else {
-                return;
+                return Some(pulled);
             };
             let Some(current) = progress.take() else {
-                return;
+                return Some(pulled);
             };
-            conn.moved += 1;
+            pulled = true;
             match current.step(py, responder.bind(py)) {
                 Step::More(next) => *progress = Some(next),
-                Step::Done(outcome) => return self.finish(py, conn, outcome, log),
+                Step::Done(outcome) => {
+                    self.finish(py, conn, outcome, log);
+                    return Some(true);
+                }
+            }
+            if conn.flush().is_none() {
+                self.broken(py, conn, log);
+                return None;
             }
         }
     }
@@ -715,18 +748,5 @@ impl io::Write for SharedOutput {
 fn release(responder: &Bound<'_, Responder>) {
     if let Ok(mut responder) = responder.try_borrow_mut() {
         responder.release();
-    }
-}
-
-fn phase_name(phase: &Phase) -> u8 {
-    match phase {
-        Phase::Head => 0,
-        Phase::Body { .. } => 1,
-        Phase::Responding {
-            progress: Some(_), ..
-        } => 2,
-        Phase::Responding { progress: None, .. } => 3,
-        Phase::Closing { shut: false, .. } => 4,
-        Phase::Closing { shut: true, .. } => 5,
     }
 }

@@ -5,46 +5,24 @@
 //! from outside.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ch06::{EventLoop, LoopConfig};
-use pyo3::prelude::*;
-use stage_03::FixedClock;
-use stage_04::{AppSpec, load_app};
+use ch06::LoopConfig;
 use testkit::{connect, read_response, visible};
 
+mod common;
+
 /// The workers.py app on an event loop of its own, with a small high-water mark.
-fn serve() -> SocketAddr {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps/workers.py");
-    let spec = AppSpec::File {
-        path,
-        callable: "application".into(),
-    };
-    let app = Python::attach(|py| load_app(py, &spec)).expect("the fixture app loads");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = LoopConfig {
+fn serve() -> std::net::SocketAddr {
+    common::serve(LoopConfig {
         high_water: 256 * 1024,
-        access_log: false,
-        ..LoopConfig::default()
-    };
-    let mut event_loop =
-        EventLoop::new(listener, app, Arc::new(FixedClock::rfc_example()), config).unwrap();
-    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_, _| {}));
-    addr
+        ..common::quiet()
+    })
 }
 
 fn body(response: &[u8]) -> String {
-    String::from_utf8_lossy(response)
-        .rsplit("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    common::body(response).trim().to_string()
 }
 
 #[test]

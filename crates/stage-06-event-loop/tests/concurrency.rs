@@ -11,6 +11,8 @@ use testkit::{
     ServerProcess, check_environ_per_request, connect, read_response, status_of, visible,
 };
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
 fn start(args: &[&str]) -> ServerProcess {
@@ -137,5 +139,20 @@ fn connections_that_come_and_go_reuse_slots_without_crossing_wires() {
             let answer = get(&mut kept, "/pid");
             assert_eq!(status_of(&answer), Some(200), "round {round}");
         }
+    }
+}
+
+#[test]
+fn a_large_unread_body_and_the_request_behind_it_are_answered_with_and_without_workers() {
+    // The binary's side of the in-process test in loop_io.rs: the loop in
+    // the process itself, and in worker processes under a master.
+    for workers in ["0", "2"] {
+        let server = start(&[
+            "--workers",
+            workers,
+            "--no-access-log",
+            "workers:application",
+        ]);
+        common::both_answered(server.addr, 5);
     }
 }
