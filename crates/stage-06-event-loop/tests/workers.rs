@@ -356,3 +356,14 @@ fn workers_still_loading_the_app_when_the_master_dies_do_not_stay() {
         workers.0
     );
 }
+
+#[test]
+fn a_test_server_that_is_dropped_stops_with_its_workers() {
+    let server = start(&["--workers", "2", "workers:application"]);
+    let workers = Orphans(wait_for_workers(server.pid(), 2));
+    drop(server);
+    // Stopped as SIGTERM stops it, the master has collected its workers by
+    // the time it exits; killed, it would leave them to notice on their own.
+    let left: Vec<_> = workers.0.iter().filter(|&&pid| running(pid)).collect();
+    assert!(left.is_empty(), "workers still running: {left:?}");
+}
