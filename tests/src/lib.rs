@@ -19,7 +19,12 @@ use std::time::{Duration, Instant};
 /// How long any single wait in these helpers may take.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A stage server started for a test, killed when dropped.
+/// How long a server that is no longer needed gets to stop on SIGTERM
+/// before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A stage server started for a test, stopped when dropped: SIGTERM, then
+/// SIGKILL if it has not exited after a few seconds.
 pub struct ServerProcess {
     child: Child,
     /// The address the server said it listens on.
@@ -67,8 +72,7 @@ impl ServerProcess {
         let addr = match addr_rx.recv_timeout(TIMEOUT) {
             Ok(addr) => addr,
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 thread::sleep(Duration::from_millis(100));
                 let said = stderr.lock().unwrap().clone();
                 panic!("{binary} did not say `Listening on http://...` in time; stderr:\n{said}");
@@ -171,9 +175,29 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Stops a server the way its users do, with SIGTERM, so that a master
+/// stops its workers and collects them before it exits; SIGKILL would
+/// orphan them. SIGKILL only after [`STOP_GRACE`], for a server that hangs.
+fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while start.elapsed() < STOP_GRACE {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Copies lines from a pipe into a shared string on a thread of its own;

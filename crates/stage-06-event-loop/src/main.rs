@@ -13,7 +13,7 @@ use stage_02::Limits;
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_04::server::log_to_stderr;
-use stage_06::master::EXIT_LOAD_FAILED;
+use stage_06::master::{EXIT_LOAD_FAILED, stop_gracefully_when_master_dies};
 use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, run_master};
 
 /// Serve a Python WSGI application to many connections at once.
@@ -161,6 +161,8 @@ fn serve(
     };
     if let Some(heartbeat) = heartbeat {
         event_loop.set_heartbeat(heartbeat);
+        // A worker: SIGTERM reaches this loop's stop flag from now on.
+        stop_gracefully_when_master_dies();
     }
     ready();
     match event_loop.run(graceful, log_to_stderr) {

@@ -8,6 +8,11 @@
 //! file about once a second; a worker stuck in one request longer than the
 //! timeout stops refreshing it and is killed.
 //!
+//! The workers watch the master too: if it dies without stopping them (the
+//! OOM killer, `kill -9`), they finish their requests in flight and exit,
+//! as gunicorn's workers do when their parent changes, instead of serving
+//! on as orphans that hold the port against the next master.
+//!
 //! The master stays single-threaded and handles signals by polling flags,
 //! so that every fork happens in a process with exactly one thread: after
 //! `fork`, only the forking thread exists in the child, and a lock some
@@ -62,6 +67,7 @@ pub enum MasterExit {
 /// what `work` returns.
 fn fork_worker(heartbeat: &PathBuf, work: &impl Fn(File) -> i32) -> std::io::Result<Pid> {
     let file = File::create(heartbeat)?;
+    let master = std::process::id();
     // SAFETY: the master never starts a thread (signals are polled flags),
     // so the child is an exact, single-threaded copy and may go on running
     // ordinary Rust code: no lock can be held by a thread that is missing.
@@ -69,10 +75,47 @@ fn fork_worker(heartbeat: &PathBuf, work: &impl Fn(File) -> i32) -> std::io::Res
     let forked = unsafe { fork() }.map_err(std::io::Error::from)?;
     match forked {
         ForkResult::Parent { child } => Ok(child),
-        ForkResult::Child => std::process::exit(work(file)),
+        ForkResult::Child => {
+            // If the master dies, this worker must not serve on as an
+            // orphan. SIGKILL while the app loads: until the worker's loop
+            // registers its own stop flag, the SIGTERM handler copied from
+            // the master sets only the master's flag, which nobody reads
+            // here; and a worker that has accepted nothing has nothing to
+            // finish. `stop_gracefully_when_master_dies` then asks for SIGTERM.
+            signal_on_master_death(Signal::SIGKILL);
+            // A master that died before that request sends nothing: its
+            // worker has been adopted already, and sees it here.
+            if std::os::unix::process::parent_id() != master {
+                std::process::exit(0);
+            }
+            std::process::exit(work(file))
+        }
     }
 }
 // ANCHOR_END: fork_worker
+
+/// In a worker whose SIGTERM now stops its event loop gracefully: from here
+/// on, the master's death lets the requests in flight finish before the
+/// worker exits, the way `kill -TERM` does.
+pub fn stop_gracefully_when_master_dies() {
+    signal_on_master_death(Signal::SIGTERM);
+}
+
+/// Asks the kernel to send `signal` to this process when its parent dies.
+/// Strictly, when the parent *thread* that forked it ends: the master has
+/// only one, so that is the master's death. Linux has this (`prctl`);
+/// elsewhere workers only check their parent right after the fork.
+fn signal_on_master_death(signal: Signal) {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(signal) {
+        eprintln!(
+            "stage-06: worker {}: cannot ask to hear of the master's death: {e}",
+            std::process::id()
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = signal;
+}
 
 fn modified(path: &PathBuf) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()

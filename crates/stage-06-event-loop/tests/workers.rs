@@ -1,13 +1,14 @@
-//! The master and its workers: restart, hang kill, reload, drain.
+//! The master and its workers: restart, hang kill, reload, drain, and
+//! workers that outlive a killed master only as long as their requests.
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command as AssertCommand;
 use predicates::prelude::*;
@@ -222,4 +223,147 @@ fn an_app_that_cannot_load_stops_the_master_with_a_clear_message() {
             "the workers could not load the application",
         ))
         .stderr(predicate::str::contains("Listening on").not());
+}
+
+/// The pids of the processes whose parent is `parent`, read from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // `pid (command) state ppid ...`: the command may hold spaces and
+        // parentheses, so the fields are counted from the last `)`.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or_default();
+        if after.split_whitespace().nth(1) == Some(&parent.to_string()) {
+            children.push(pid);
+        }
+    }
+    children
+}
+
+/// Whether `pid` is a running process. A zombie is not: it serves nothing
+/// and holds no socket, it only waits for whoever adopted it to collect it.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .and_then(|s| s.trim().chars().next())
+            != Some('Z')
+    })
+}
+
+/// Polls until none of `pids` is running; false if some still are after `limit`.
+fn all_gone_within(pids: &[u32], limit: Duration) -> bool {
+    let started = Instant::now();
+    while pids.iter().any(|&pid| running(pid)) {
+        if started.elapsed() > limit {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// Orphaned workers a test found: SIGKILLed when it ends, so that a failing
+/// test leaves nothing running. Only processes that still run this very
+/// binary are killed, in case a pid was reused meanwhile.
+struct Orphans(Vec<u32>);
+
+impl Drop for Orphans {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            if running(pid) && exe.is_some_and(|exe| exe == std::path::Path::new(BIN)) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
+/// The master's workers, once `count` of them have been forked.
+fn wait_for_workers(master: u32, count: usize) -> Vec<u32> {
+    let started = Instant::now();
+    loop {
+        let workers = children_of(master);
+        if workers.len() >= count {
+            return workers;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the master forked {workers:?}, not {count} workers"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn workers_of_a_killed_master_finish_their_requests_and_exit() {
+    let server = start(&["--workers", "2", "workers:application"]);
+    let workers = Orphans(wait_for_workers(server.pid(), 2));
+    let addr = server.addr;
+    let in_flight = thread::spawn(move || {
+        let mut stream = connect(addr);
+        stream
+            .write_all(b"GET /sleep?1.5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        read_response(&mut stream, false)
+    });
+    thread::sleep(Duration::from_millis(300));
+    // What the OOM killer or a crashed supervisor does: no chance to clean up.
+    server.signal("KILL");
+    let response = in_flight.join().unwrap();
+    assert!(
+        response.ends_with(b"slept\n"),
+        "the request in flight is answered in full: {}",
+        visible(&response)
+    );
+    assert!(
+        all_gone_within(&workers.0, Duration::from_secs(5)),
+        "the workers {:?} outlived their master",
+        workers.0
+    );
+}
+
+#[test]
+fn workers_still_loading_the_app_when_the_master_dies_do_not_stay() {
+    // Started by hand: the master says `Listening on` only once the app is
+    // loaded, and this test kills it before that.
+    let mut master = Command::new(BIN)
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "slow_import:application",
+        ])
+        .current_dir(apps())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let workers = Orphans(wait_for_workers(master.id(), 2));
+    master.kill().unwrap();
+    master.wait().unwrap();
+    // The import takes 1.5 s; a worker that outlives it serves on.
+    assert!(
+        all_gone_within(&workers.0, Duration::from_secs(5)),
+        "the workers {:?} outlived their master",
+        workers.0
+    );
+}
+
+#[test]
+fn a_test_server_that_is_dropped_stops_with_its_workers() {
+    let server = start(&["--workers", "2", "workers:application"]);
+    let workers = Orphans(wait_for_workers(server.pid(), 2));
+    drop(server);
+    // Stopped as SIGTERM stops it, the master has collected its workers by
+    // the time it exits; killed, it would leave them to notice on their own.
+    let left: Vec<_> = workers.0.iter().filter(|&&pid| running(pid)).collect();
+    assert!(left.is_empty(), "workers still running: {left:?}");
 }
