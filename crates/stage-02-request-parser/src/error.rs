@@ -39,6 +39,16 @@ pub enum ParseError {
     /// `Transfer-Encoding` in an HTTP/1.0 request, which has no such
     /// thing (400, RFC 9112 section 6.1).
     TransferEncodingInHttp10,
+    /// A request target in none of the forms its method may use, or with
+    /// a fragment (400, RFC 9112 section 3.2); `reason` says which rule.
+    InvalidTarget {
+        /// What is wrong with the target, such as "* is the target of
+        /// OPTIONS only".
+        reason: &'static str,
+    },
+    /// `CONNECT`, which asks for a tunnel to another host: only a proxy
+    /// does that, and this server is none (501, RFC 9110 section 15.6.2).
+    ConnectNotImplemented,
     /// A well-formed version other than 1.0 and 1.1, like `HTTP/2.0` (505).
     UnsupportedVersion(String),
     /// The request line is longer than the limit (414).
@@ -73,6 +83,7 @@ impl ParseError {
             | BareLineFeed
             | MissingHost
             | RepeatedHost
+            | InvalidTarget { .. }
             | InvalidContentLength(_)
             | ConflictingContentLength
             | ContentLengthWithTransferEncoding
@@ -82,7 +93,7 @@ impl ParseError {
             BodyTooLarge { .. } => (413, "Content Too Large"),
             RequestLineTooLong { .. } => (414, "URI Too Long"),
             TooManyHeaders { .. } | HeadTooLarge { .. } => (431, "Request Header Fields Too Large"),
-            TransferEncodingNotImplemented(_) => (501, "Not Implemented"),
+            TransferEncodingNotImplemented(_) | ConnectNotImplemented => (501, "Not Implemented"),
             UnsupportedVersion(_) => (505, "HTTP Version Not Supported"),
         }
     }
@@ -100,6 +111,11 @@ impl fmt::Display for ParseError {
             ),
             MissingHost => write!(f, "an HTTP/1.1 request must have a Host header"),
             RepeatedHost => write!(f, "a request must have exactly one Host header"),
+            InvalidTarget { reason } => write!(f, "invalid request target: {reason}"),
+            ConnectNotImplemented => write!(
+                f,
+                "CONNECT is not implemented: this server is not a proxy and opens no tunnels"
+            ),
             InvalidContentLength(value) => {
                 write!(
                     f,

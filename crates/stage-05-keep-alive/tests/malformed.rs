@@ -69,6 +69,37 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
             b"G\x01T /hello HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
             400,
         ),
+        // Request targets in no form their method may use (RFC 9112, 3.2).
+        (
+            "* with a method other than OPTIONS",
+            b"GET * HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a relative path",
+            b"GET hello HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "authority-form without CONNECT",
+            b"GET test:80 HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a query without a path",
+            b"GET ?x=1 HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a fragment after the query",
+            b"GET /query?x=1#b HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "CONNECT, which only a proxy serves",
+            b"CONNECT test:443 HTTP/1.1\r\nHost: test:443\r\n\r\n".to_vec(),
+            501,
+        ),
         // Content-Length.
         (
             "non-numeric Content-Length",
