@@ -75,6 +75,9 @@ fn table() -> Vec<(&'static str, Vec<u8>, ParseError, u16)> {
         ("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\nX: y\r\n\r\n", ParseError::MissingHost),
         ("two different Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", ParseError::RepeatedHost),
         ("two equal Hosts, even in 1.0", b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", ParseError::RepeatedHost),
+        // Content-Type: a singleton field (RFC 9110, section 8.3).
+        ("two Content-Type lines", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n", ParseError::RepeatedContentType),
+        ("two equal Content-Type lines", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\ncontent-type: text/plain\r\n\r\n", ParseError::RepeatedContentType),
         // Content-Length: the int(value) pitfalls.
         ("non-numeric Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", ParseError::InvalidContentLength("abc".into())),
         ("negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", ParseError::InvalidContentLength("-1".into())),
@@ -120,6 +123,20 @@ fn table() -> Vec<(&'static str, Vec<u8>, ParseError, u16)> {
             1 << 20,
             "\r\n\r\n",
         ),
+        ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
+        },
+        431,
+    ));
+    table.push((
+        // Each line is well under nginx's 8 KiB, the whole is more than the
+        // 32 KiB nginx holds at most (large_client_header_buffers 4 8k).
+        "a 40 KiB head in ten 4 KB fields",
+        format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            format!("X-Pad: {}\r\n", "p".repeat(4000)).repeat(10)
+        )
+        .into_bytes(),
         ParseError::HeadTooLarge {
             limit: limits.max_head_bytes,
         },

@@ -103,6 +103,15 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
             b"CONNECT test:443 HTTP/1.1\r\nHost: test:443\r\n\r\n".to_vec(),
             501,
         ),
+        // Content-Type, a singleton field (RFC 9110, section 8.3).
+        (
+            "two Content-Type lines",
+            post(
+                "Content-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n",
+                "",
+            ),
+            400,
+        ),
         // Content-Length.
         (
             "non-numeric Content-Length",
@@ -285,6 +294,15 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
             format!(
                 "GET /hello HTTP/1.1\r\nHost: test\r\nX: {}\r\n\r\n",
                 "a".repeat(1 << 20)
+            )
+            .into_bytes(),
+            431,
+        ),
+        (
+            "a 40 KiB head in ten 4 KB fields",
+            format!(
+                "GET /hello HTTP/1.1\r\nHost: test\r\n{}\r\n",
+                format!("X-Pad: {}\r\n", "p".repeat(4000)).repeat(10)
             )
             .into_bytes(),
             431,

@@ -19,6 +19,11 @@ pub enum ParseError {
     MissingHost,
     /// More than one `Host` line (400, RFC 9112 section 3.2).
     RepeatedHost,
+    /// More than one `Content-Type` line (400). It is a singleton field
+    /// (RFC 9110, section 8.3): two values cannot be merged into one, and
+    /// software that picks the first and software that picks the last see
+    /// different bodies in the same request.
+    RepeatedContentType,
     /// A `Content-Length` that is not a plain decimal number (400).
     InvalidContentLength(String),
     /// Several `Content-Length` values that differ (400, RFC 9112 6.3).
@@ -83,6 +88,7 @@ impl ParseError {
             | BareLineFeed
             | MissingHost
             | RepeatedHost
+            | RepeatedContentType
             | InvalidTarget { .. }
             | InvalidContentLength(_)
             | ConflictingContentLength
@@ -111,6 +117,7 @@ impl fmt::Display for ParseError {
             ),
             MissingHost => write!(f, "an HTTP/1.1 request must have a Host header"),
             RepeatedHost => write!(f, "a request must have exactly one Host header"),
+            RepeatedContentType => write!(f, "Content-Type is given more than once"),
             InvalidTarget { reason } => write!(f, "invalid request target: {reason}"),
             ConnectNotImplemented => write!(
                 f,

@@ -85,6 +85,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
         .collect();
 
     check_host(version, &headers)?;
+    check_content_type(&headers)?;
     let body = check_framing(version, &headers)?;
     let content_length = match body {
         BodyFraming::Length(n) if n > limits.max_body_bytes => {
@@ -283,16 +284,33 @@ fn reject_bare_line_feeds(head: &[u8]) -> Result<(), ParseError> {
 }
 // ANCHOR_END: bare_lf
 
+/// How many lines of the header `name` there are.
+fn count(headers: &[(String, String)], name: &str) -> usize {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .count()
+}
+
 /// Exactly one `Host` in HTTP/1.1; at most one in HTTP/1.0.
 fn check_host(version: Version, headers: &[(String, String)]) -> Result<(), ParseError> {
-    let hosts = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .count();
-    match (version, hosts) {
+    match (version, count(headers, "host")) {
         (_, 2..) => Err(ParseError::RepeatedHost),
         (Version::Http11, 0) => Err(ParseError::MissingHost),
         _ => Ok(()),
+    }
+}
+
+/// At most one `Content-Type`. It is a singleton field (RFC 9110, section
+/// 8.3), so two of them cannot be merged into a list the way `Accept`
+/// lines can; an app that reads the first and a firewall in front that
+/// reads the last would judge the same body by two different types.
+/// gunicorn and waitress refuse it too.
+fn check_content_type(headers: &[(String, String)]) -> Result<(), ParseError> {
+    if count(headers, "content-type") > 1 {
+        Err(ParseError::RepeatedContentType)
+    } else {
+        Ok(())
     }
 }
 
