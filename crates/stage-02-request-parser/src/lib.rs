@@ -26,6 +26,7 @@
 //! (chapter 4 does it when building the WSGI `environ`), and keep-alive.
 //! Chapter 2 of the book walks through this crate.
 
+pub mod cli;
 pub mod describe;
 pub mod error;
 pub mod limits;
@@ -34,6 +35,7 @@ pub mod parse;
 pub mod read;
 pub mod request;
 
+pub use cli::LimitArgs;
 pub use describe::describe;
 pub use error::ParseError;
 pub use limits::Limits;
