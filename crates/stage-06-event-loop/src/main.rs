@@ -80,10 +80,13 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     let announce = || {
         eprintln!("stage-06: Listening on http://{addr}");
         let spec = cli.app.app.as_deref().unwrap_or("the built-in demo app");
-        eprintln!(
-            "stage-06: serving {spec} with {} worker process(es)",
-            cli.workers.max(1)
-        );
+        match cli.workers {
+            0 => eprintln!(
+                "stage-06: serving {spec} in this process (no master, no worker processes)"
+            ),
+            1 => eprintln!("stage-06: serving {spec} with 1 worker process"),
+            n => eprintln!("stage-06: serving {spec} with {n} worker processes"),
+        }
     };
     if cli.workers == 0 {
         // No master: load the app here, so that errors show before listening.

@@ -1,5 +1,5 @@
 //! The stage-06 binary's command line: the limit flags every server stage
-//! shares.
+//! shares, and what it says it does with `--workers`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,5 +24,21 @@ fn the_limit_flags_are_applied() {
         args.push("wire:application");
         let server = start(&args);
         testkit::check_limit_flags(server.addr);
+    }
+}
+
+#[test]
+fn it_says_where_it_serves() {
+    for (workers, said) in [
+        (
+            "0",
+            "serving wire:application in this process (no master, no worker processes)",
+        ),
+        ("1", "serving wire:application with 1 worker process\n"),
+        ("2", "serving wire:application with 2 worker processes\n"),
+    ] {
+        let server = start(&["--workers", workers, "wire:application"]);
+        let stderr = server.wait_for_stderr("serving");
+        assert!(stderr.contains(said), "--workers {workers}: {stderr}");
     }
 }
