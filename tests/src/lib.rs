@@ -290,6 +290,38 @@ pub fn check_environ_per_request(addr: SocketAddr) {
     assert_eq!(fourth, "- q=2 127.0.0.1 b\n");
 }
 
+/// The limit flags, with small values, that [`check_limit_flags`] expects
+/// a server to have been started with.
+pub const SMALL_LIMITS: [&str; 8] = [
+    "--limit-request-line",
+    "64",
+    "--limit-request-fields",
+    "3",
+    "--limit-request-head-size",
+    "200",
+    "--limit-request-body",
+    "10",
+];
+
+/// Checks that a server started with [`SMALL_LIMITS`] and running
+/// `tests/apps/wire.py` applies each limit with its status, and still
+/// serves a request within them.
+pub fn check_limit_flags(addr: SocketAddr) {
+    let long_line = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(80));
+    assert_eq!(status_of(&exchange(addr, long_line.as_bytes())), Some(414));
+    let fields = b"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+    assert_eq!(status_of(&exchange(addr, fields)), Some(431));
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+        "b".repeat(200)
+    );
+    assert_eq!(status_of(&exchange(addr, head.as_bytes())), Some(431));
+    let body = b"POST /consume HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
+    assert_eq!(status_of(&exchange(addr, body)), Some(413));
+    let ok = b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_eq!(status_of(&exchange(addr, ok)), Some(200));
+}
+
 /// Reads until EOF. A reset after the data counts as the end too: a server
 /// that closes with unread input may reset, and what came before stands.
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {

@@ -15,7 +15,11 @@
 //! - limits on the request line, header count and header bytes bound how
 //!   much a client can make us buffer;
 //! - leniencies httparse allows but a server should refuse: bare LF line
-//!   endings, a missing or repeated `Host`, and versions other than 1.0/1.1.
+//!   endings, a missing or repeated `Host`, and versions other than 1.0/1.1;
+//! - the request target must be in one of the forms of RFC 9112 section
+//!   3.2 that its method may use (`/path`, `http://host/path`, `*` with
+//!   OPTIONS only), without a `#` fragment; `CONNECT` asks for a tunnel,
+//!   which only a proxy opens, and is refused with 501.
 //!
 //! Each error maps to a status code (400, 413, 414, 431, 501, 505).
 //!
@@ -25,6 +29,7 @@
 //! (chapter 4 does it when building the WSGI `environ`), and keep-alive.
 //! Chapter 2 of the book walks through this crate.
 
+pub mod cli;
 pub mod describe;
 pub mod error;
 pub mod limits;
@@ -33,6 +38,7 @@ pub mod parse;
 pub mod read;
 pub mod request;
 
+pub use cli::LimitArgs;
 pub use describe::describe;
 pub use error::ParseError;
 pub use limits::Limits;

@@ -19,6 +19,11 @@ pub enum ParseError {
     MissingHost,
     /// More than one `Host` line (400, RFC 9112 section 3.2).
     RepeatedHost,
+    /// More than one `Content-Type` line (400). It is a singleton field
+    /// (RFC 9110, section 8.3): two values cannot be merged into one, and
+    /// software that picks the first and software that picks the last see
+    /// different bodies in the same request.
+    RepeatedContentType,
     /// A `Content-Length` that is not a plain decimal number (400).
     InvalidContentLength(String),
     /// Several `Content-Length` values that differ (400, RFC 9112 6.3).
@@ -39,6 +44,16 @@ pub enum ParseError {
     /// `Transfer-Encoding` in an HTTP/1.0 request, which has no such
     /// thing (400, RFC 9112 section 6.1).
     TransferEncodingInHttp10,
+    /// A request target in none of the forms its method may use, or with
+    /// a fragment (400, RFC 9112 section 3.2); `reason` says which rule.
+    InvalidTarget {
+        /// What is wrong with the target, such as "* is the target of
+        /// OPTIONS only".
+        reason: &'static str,
+    },
+    /// `CONNECT`, which asks for a tunnel to another host: only a proxy
+    /// does that, and this server is none (501, RFC 9110 section 15.6.2).
+    ConnectNotImplemented,
     /// A well-formed version other than 1.0 and 1.1, like `HTTP/2.0` (505).
     UnsupportedVersion(String),
     /// The request line is longer than the limit (414).
@@ -73,6 +88,8 @@ impl ParseError {
             | BareLineFeed
             | MissingHost
             | RepeatedHost
+            | RepeatedContentType
+            | InvalidTarget { .. }
             | InvalidContentLength(_)
             | ConflictingContentLength
             | ContentLengthWithTransferEncoding
@@ -82,7 +99,7 @@ impl ParseError {
             BodyTooLarge { .. } => (413, "Content Too Large"),
             RequestLineTooLong { .. } => (414, "URI Too Long"),
             TooManyHeaders { .. } | HeadTooLarge { .. } => (431, "Request Header Fields Too Large"),
-            TransferEncodingNotImplemented(_) => (501, "Not Implemented"),
+            TransferEncodingNotImplemented(_) | ConnectNotImplemented => (501, "Not Implemented"),
             UnsupportedVersion(_) => (505, "HTTP Version Not Supported"),
         }
     }
@@ -100,6 +117,12 @@ impl fmt::Display for ParseError {
             ),
             MissingHost => write!(f, "an HTTP/1.1 request must have a Host header"),
             RepeatedHost => write!(f, "a request must have exactly one Host header"),
+            RepeatedContentType => write!(f, "Content-Type is given more than once"),
+            InvalidTarget { reason } => write!(f, "invalid request target: {reason}"),
+            ConnectNotImplemented => write!(
+                f,
+                "CONNECT is not implemented: this server is not a proxy and opens no tunnels"
+            ),
             InvalidContentLength(value) => {
                 write!(
                     f,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use stage_01::visible;
-use stage_02::{Limits, ReadError, describe, listen, read_request};
+use stage_02::{LimitArgs, ReadError, describe, listen, read_request};
 
 /// Parse HTTP requests and print what the parser understood.
 #[derive(Parser)]
@@ -25,6 +25,8 @@ struct Cli {
     /// Parse a saved request from this file ("-" for stdin) and exit.
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Seconds a client gets to send its whole request.
@@ -33,13 +35,13 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.file {
-        Some(path) => parse_file(path, cli.raw),
+        Some(path) => parse_file(path, &cli),
         None => serve(&cli),
     }
 }
 
 /// Parses one request read from a file or stdin; exit code 1 if refused.
-fn parse_file(path: &PathBuf, raw: bool) -> ExitCode {
+fn parse_file(path: &PathBuf, cli: &Cli) -> ExitCode {
     let mut bytes = Vec::new();
     let read = if path.as_os_str() == "-" {
         io::stdin().read_to_end(&mut bytes)
@@ -50,11 +52,11 @@ fn parse_file(path: &PathBuf, raw: bool) -> ExitCode {
         eprintln!("stage-02: cannot read {}: {e}", path.display());
         return ExitCode::from(2);
     }
-    if raw {
+    if cli.raw {
         println!("{}", visible(&bytes));
     }
     let mut rest = Vec::new();
-    match read_request(&mut bytes.as_slice(), &mut rest, &Limits::default()) {
+    match read_request(&mut bytes.as_slice(), &mut rest, &cli.limits.limits()) {
         Ok(Some((request, body))) => {
             print!("{}", describe(&request, &body));
             if !rest.is_empty() {
@@ -86,7 +88,7 @@ fn serve(cli: &Cli) -> ExitCode {
     };
     for stream in listener.incoming() {
         match stream {
-            Ok(stream) => handle(stream, cli.raw),
+            Ok(stream) => handle(stream, cli),
             // A failed accept (a client that reset at once, too many open
             // files) concerns one connection, not the server.
             Err(e) => eprintln!("stage-02: accept failed: {e}"),
@@ -96,7 +98,7 @@ fn serve(cli: &Cli) -> ExitCode {
 }
 
 /// Reads one request, prints it, answers with a small fixed response.
-fn handle(stream: TcpStream, raw: bool) {
+fn handle(stream: TcpStream, cli: &Cli) {
     let peer = stream
         .peer_addr()
         .map_or("unknown peer".into(), |a| a.to_string());
@@ -108,9 +110,9 @@ fn handle(stream: TcpStream, raw: bool) {
         inner: &stream,
         seen: Vec::new(),
     };
-    let result = read_request(&mut recorder, &mut Vec::new(), &Limits::default());
+    let result = read_request(&mut recorder, &mut Vec::new(), &cli.limits.limits());
     println!("--- request from {peer} ---");
-    if raw {
+    if cli.raw {
         println!("{}", visible(&recorder.seen));
     }
     let answer = match result {

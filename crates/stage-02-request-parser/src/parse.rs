@@ -73,6 +73,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
     // complete parse.
     let method = parsed.method.unwrap_or_default().to_string();
     let target = parsed.path.unwrap_or_default().to_string();
+    check_target(&method, &target)?;
     let version = match parsed.version {
         Some(0) => Version::Http10,
         _ => Version::Http11,
@@ -84,6 +85,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
         .collect();
 
     check_host(version, &headers)?;
+    check_content_type(&headers)?;
     let body = check_framing(version, &headers)?;
     let content_length = match body {
         BodyFraming::Length(n) if n > limits.max_body_bytes => {
@@ -145,6 +147,58 @@ fn check_request_line_length(buf: &[u8], limits: &Limits) -> Result<(), ParseErr
         });
     }
     Ok(())
+}
+
+// ANCHOR: target_form
+/// Refuses a request target that is in none of the four forms of RFC 9112
+/// (section 3.2), or in a form its method may not use. httparse only checks
+/// that the target's bytes are visible characters.
+///
+/// - origin-form, `/path?query` (3.2.1): what nearly every request sends;
+/// - absolute-form, `http://host/path?query` (3.2.2): what clients send to
+///   a proxy, and what a server must accept as well;
+/// - authority-form, `host:port` (3.2.3): for CONNECT only, which asks for
+///   a tunnel to that host. This server is no proxy, so it answers every
+///   CONNECT with 501 (RFC 9110, section 15.6.2), whatever its target;
+/// - asterisk-form, `*` (3.2.4): for `OPTIONS *` only, which asks about
+///   the server as a whole rather than one of its resources.
+///
+/// Anything else is a 400: `foo/bar` and `?x=1` are not paths a server can
+/// route. A fragment (`#...`) is never part of a target (RFC 9110, section
+/// 7.1: it is for the client alone); taking it in would hand the app a
+/// query string with the fragment stuck to its end.
+fn check_target(method: &str, target: &str) -> Result<(), ParseError> {
+    let invalid = |reason| Err(ParseError::InvalidTarget { reason });
+    if method == "CONNECT" {
+        return Err(ParseError::ConnectNotImplemented);
+    }
+    if target.contains('#') {
+        return invalid("a fragment (#) stays with the client and is never sent");
+    }
+    if target.starts_with('/') || is_absolute_form(target) {
+        return Ok(());
+    }
+    match (target, method) {
+        ("*", "OPTIONS") => Ok(()),
+        ("*", _) => invalid("* is the target of OPTIONS only"),
+        _ => invalid("it must start with / or be an absolute URI like http://host/path"),
+    }
+}
+// ANCHOR_END: target_form
+
+/// `scheme://authority...`, where the scheme is a letter, then letters,
+/// digits, `+`, `-` or `.` (RFC 3986, section 3.1), and the authority is
+/// not empty (a URI without a host names no resource; RFC 9110, section
+/// 4.2.1 says to reject `http:///a`).
+fn is_absolute_form(target: &str) -> bool {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return false;
+    };
+    let mut scheme = scheme.bytes();
+    let scheme_ok = scheme.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let has_host = !rest.is_empty() && !rest.starts_with(['/', '?']);
+    scheme_ok && has_host
 }
 
 /// Names the part httparse found fault with.
@@ -230,16 +284,33 @@ fn reject_bare_line_feeds(head: &[u8]) -> Result<(), ParseError> {
 }
 // ANCHOR_END: bare_lf
 
+/// How many lines of the header `name` there are.
+fn count(headers: &[(String, String)], name: &str) -> usize {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .count()
+}
+
 /// Exactly one `Host` in HTTP/1.1; at most one in HTTP/1.0.
 fn check_host(version: Version, headers: &[(String, String)]) -> Result<(), ParseError> {
-    let hosts = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .count();
-    match (version, hosts) {
+    match (version, count(headers, "host")) {
         (_, 2..) => Err(ParseError::RepeatedHost),
         (Version::Http11, 0) => Err(ParseError::MissingHost),
         _ => Ok(()),
+    }
+}
+
+/// At most one `Content-Type`. It is a singleton field (RFC 9110, section
+/// 8.3), so two of them cannot be merged into a list the way `Accept`
+/// lines can; an app that reads the first and a firewall in front that
+/// reads the last would judge the same body by two different types.
+/// gunicorn and waitress refuse it too.
+fn check_content_type(headers: &[(String, String)]) -> Result<(), ParseError> {
+    if count(headers, "content-type") > 1 {
+        Err(ParseError::RepeatedContentType)
+    } else {
+        Ok(())
     }
 }
 

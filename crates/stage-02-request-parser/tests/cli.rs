@@ -49,6 +49,32 @@ fn a_malformed_file_is_refused_with_its_status() {
 }
 
 #[test]
+fn the_limit_flags_apply_to_a_file_too() {
+    let request = "GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\nA: 1\r\n\r\n";
+    for (flag, value, refused) in [
+        ("--limit-request-line", "20", "refused: 414 URI Too Long"),
+        ("--limit-request-fields", "1", "refused: 431"),
+        ("--limit-request-head-size", "40", "refused: 431"),
+    ] {
+        Command::cargo_bin("stage-02")
+            .unwrap()
+            .args([flag, value, "--file", "-"])
+            .write_stdin(request)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(refused));
+    }
+    let post = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    Command::cargo_bin("stage-02")
+        .unwrap()
+        .args(["--limit-request-body", "4", "--file", "-"])
+        .write_stdin(post)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("refused: 413 Content Too Large"));
+}
+
+#[test]
 fn an_incomplete_or_missing_file_is_reported() {
     Command::cargo_bin("stage-02")
         .unwrap()

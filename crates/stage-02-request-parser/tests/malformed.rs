@@ -8,6 +8,14 @@ fn malformed(part: &'static str) -> ParseError {
     ParseError::Malformed { part }
 }
 
+const ASTERISK: &str = "* is the target of OPTIONS only";
+const NO_FORM: &str = "it must start with / or be an absolute URI like http://host/path";
+const FRAGMENT: &str = "a fragment (#) stays with the client and is never sent";
+
+fn bad_target(reason: &'static str) -> ParseError {
+    ParseError::InvalidTarget { reason }
+}
+
 fn long(prefix: &str, filler: u8, len: usize, suffix: &str) -> Vec<u8> {
     let mut bytes = prefix.as_bytes().to_vec();
     bytes.resize(prefix.len() + len, filler);
@@ -38,6 +46,17 @@ fn table() -> Vec<(&'static str, Vec<u8>, ParseError, u16)> {
         ("version without a minor", b"GET / HTTP/1\r\nHost: x\r\n\r\n", malformed("HTTP version")),
         ("lower-case protocol name", b"GET / http/1.1\r\nHost: x\r\n\r\n", malformed("HTTP version")),
         ("another protocol", b"GET / FTP/1.1\r\nHost: x\r\n\r\n", malformed("HTTP version")),
+        // Request target: one of the four forms of RFC 9112, section 3.2.
+        ("* with a method other than OPTIONS", b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(ASTERISK)),
+        ("* followed by a query", b"OPTIONS *?x HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("a relative path", b"GET foo/bar HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("authority-form without CONNECT", b"GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("a query without a path", b"GET ?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("a scheme that starts with a digit", b"GET 1http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("an absolute URI without a host", b"GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(NO_FORM)),
+        ("a fragment after the query", b"GET /a?x=1#b HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(FRAGMENT)),
+        ("a fragment in an absolute URI", b"GET http://x/a#b HTTP/1.1\r\nHost: x\r\n\r\n", bad_target(FRAGMENT)),
+        ("CONNECT, asking a server for a tunnel", b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", ParseError::ConnectNotImplemented),
         // Versions we do not speak.
         ("HTTP/2.0 in an HTTP/1 request line", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", ParseError::UnsupportedVersion("HTTP/2.0".into())),
         ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", ParseError::UnsupportedVersion("HTTP/1.2".into())),
@@ -53,6 +72,9 @@ fn table() -> Vec<(&'static str, Vec<u8>, ParseError, u16)> {
         ("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\nX: y\r\n\r\n", ParseError::MissingHost),
         ("two different Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", ParseError::RepeatedHost),
         ("two equal Hosts, even in 1.0", b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", ParseError::RepeatedHost),
+        // Content-Type: a singleton field (RFC 9110, section 8.3).
+        ("two Content-Type lines", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n", ParseError::RepeatedContentType),
+        ("two equal Content-Type lines", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\ncontent-type: text/plain\r\n\r\n", ParseError::RepeatedContentType),
         // Content-Length: the int(value) pitfalls.
         ("non-numeric Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", ParseError::InvalidContentLength("abc".into())),
         ("negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", ParseError::InvalidContentLength("-1".into())),
@@ -98,6 +120,20 @@ fn table() -> Vec<(&'static str, Vec<u8>, ParseError, u16)> {
             1 << 20,
             "\r\n\r\n",
         ),
+        ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
+        },
+        431,
+    ));
+    table.push((
+        // Each line is well under nginx's 8 KiB, the whole is more than the
+        // 32 KiB nginx holds at most (large_client_header_buffers 4 8k).
+        "a 40 KiB head in ten 4 KB fields",
+        format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            format!("X-Pad: {}\r\n", "p".repeat(4000)).repeat(10)
+        )
+        .into_bytes(),
         ParseError::HeadTooLarge {
             limit: limits.max_head_bytes,
         },

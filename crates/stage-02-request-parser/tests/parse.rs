@@ -89,6 +89,36 @@ fn utf8_in_the_target_is_kept_and_split() {
 }
 
 #[test]
+fn the_target_forms_a_server_accepts() {
+    // origin-form, absolute-form (any scheme, in any case), and `*` for
+    // OPTIONS; the malformed table has the forms that are refused.
+    for (line, path, query) in [
+        ("GET /a/b?x=1 HTTP/1.1", "/a/b", "x=1"),
+        ("GET //double HTTP/1.1", "//double", ""),
+        (
+            "GET http://example.com/a?x=1 HTTP/1.1",
+            "http://example.com/a",
+            "x=1",
+        ),
+        (
+            "GET HTTPS://EXAMPLE.COM HTTP/1.1",
+            "HTTPS://EXAMPLE.COM",
+            "",
+        ),
+        (
+            "GET svn+ssh.v-2://host:22/r HTTP/1.1",
+            "svn+ssh.v-2://host:22/r",
+            "",
+        ),
+        ("OPTIONS * HTTP/1.1", "*", ""),
+        ("OPTIONS /a HTTP/1.1", "/a", ""),
+    ] {
+        let (request, _) = parse_complete(format!("{line}\r\nHost: x\r\n\r\n").as_bytes());
+        assert_eq!((request.path(), request.query()), (path, query), "{line}");
+    }
+}
+
+#[test]
 fn every_proper_prefix_is_incomplete_not_malformed() {
     for end in 0..FORM_POST.len() {
         let head_complete = FORM_POST[..end].windows(4).any(|w| w == b"\r\n\r\n");

@@ -158,6 +158,9 @@ pub fn request_variables(request: &Request) -> Vec<(Key<'_>, Cow<'_, str>)> {
 
 /// PATH_INFO: the path percent-decoded, each byte then one latin-1 char.
 /// Most paths have neither `%` nor non-ASCII bytes, and are used as they are.
+/// It starts with `/`, except for `OPTIONS *`, whose PATH_INFO is `*`
+/// ([`origin_path`]); wsgiref's validator asserts a leading `/`, so an
+/// app wrapped in it answers `OPTIONS *` with a 500.
 fn path_info(path: &str) -> Cow<'_, str> {
     let path = origin_path(path);
     if path.is_ascii() && !path.contains('%') {
@@ -217,21 +220,20 @@ fn joined<'r>(request: &'r Request, name: &str) -> Option<Cow<'r, str>> {
 }
 // ANCHOR_END: cgi_variables
 
-/// The path of an absolute-form target (`GET http://host/path HTTP/1.1`,
-/// which proxies send and servers must accept, RFC 9112 section 3.2.2).
+/// The path part of the request target's path, for PATH_INFO.
+///
+/// The parser lets through three forms of target (RFC 9112, section 3.2):
+/// origin-form `/path`, used as it is; absolute-form `scheme://host/path`
+/// (what clients send to proxies, and servers must accept, section 3.2.2),
+/// of which only `/path` is kept (`/` when there is none), whatever the
+/// scheme; and `*` for `OPTIONS *`, which is no path and stays `*`.
 fn origin_path(path: &str) -> &str {
     if path.starts_with('/') {
         return path; // origin form, what nearly every request sends
     }
-    let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
-    let Some(scheme_len) = ["http://", "https://"]
-        .iter()
-        .find(|s| lower.starts_with(**s))
-        .map(|s| s.len())
-    else {
-        return path;
+    let Some((_scheme, after_scheme)) = path.split_once("://") else {
+        return path; // `*`
     };
-    let after_scheme = &path[scheme_len..];
     after_scheme
         .find('/')
         .map_or("/", |slash| &after_scheme[slash..])
@@ -530,23 +532,52 @@ mod tests {
         assert_eq!(origin_path("HTTP://example.com"), "/");
         assert_eq!(origin_path("/plain"), "/plain");
         assert_eq!(origin_path("*"), "*");
+        // The parser lets any scheme through (RFC 3986, section 3.1).
+        assert_eq!(origin_path("ftp://example.com/a"), "/a");
+        assert_eq!(origin_path("svn+ssh://example.com"), "/");
     }
 
-    #[test]
-    fn repeated_headers_share_one_key() {
-        let bytes = b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nCookie: s=1\r\naccept: b\r\nCookie: t=2\r\n\r\n";
+    /// The CGI variables of a request given as bytes, by their keys.
+    fn variables(bytes: &[u8]) -> Vec<(String, String)> {
         let Ok(stage_02::Parsed::Complete { request, .. }) =
             stage_02::parse_request(bytes, &stage_02::Limits::default())
         else {
             panic!("the request parses");
         };
-        let vars: Vec<(String, String)> = request_variables(&request)
+        request_variables(&request)
             .into_iter()
             .filter_map(|(key, value)| Some((key.text()?.into_owned(), value.into_owned())))
-            .collect();
-        let get = |key: &str| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-        assert_eq!(get("HTTP_ACCEPT"), Some("a, b"));
-        assert_eq!(get("HTTP_COOKIE"), Some("s=1; t=2"));
+            .collect()
+    }
+
+    fn get<'v>(vars: &'v [(String, String)], key: &str) -> Option<&'v str> {
+        vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn an_absolute_form_target_gives_its_path_and_query() {
+        let vars = variables(
+            b"GET http://example.com/caf%C3%A9?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        );
+        assert_eq!(get(&vars, "PATH_INFO"), Some("/caf\u{c3}\u{a9}"));
+        assert_eq!(get(&vars, "QUERY_STRING"), Some("x=1"));
+    }
+
+    #[test]
+    fn options_asterisk_reaches_the_app_as_path_info_asterisk() {
+        // Not a path at all, so not one that starts with `/`: an app
+        // answers it by looking for REQUEST_METHOD OPTIONS with PATH_INFO `*`.
+        let vars = variables(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(get(&vars, "REQUEST_METHOD"), Some("OPTIONS"));
+        assert_eq!(get(&vars, "PATH_INFO"), Some("*"));
+        assert_eq!(get(&vars, "QUERY_STRING"), None);
+    }
+
+    #[test]
+    fn repeated_headers_share_one_key() {
+        let vars = variables(b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nCookie: s=1\r\naccept: b\r\nCookie: t=2\r\n\r\n");
+        assert_eq!(get(&vars, "HTTP_ACCEPT"), Some("a, b"));
+        assert_eq!(get(&vars, "HTTP_COOKIE"), Some("s=1; t=2"));
         assert_eq!(vars.iter().filter(|(k, _)| k == "HTTP_COOKIE").count(), 1);
         assert_eq!(vars.iter().filter(|(k, _)| k == "HTTP_ACCEPT").count(), 1);
     }

@@ -212,6 +212,14 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 }
 
 #[test]
+fn the_limit_flags_are_applied() {
+    let mut args = testkit::SMALL_LIMITS.to_vec();
+    args.push("wire:application");
+    let server = start_in(&workspace_tests().join("apps"), &args);
+    testkit::check_limit_flags(server.addr);
+}
+
+#[test]
 fn bad_requests_get_their_status_and_the_server_goes_on() {
     let mut server = ServerProcess::start(BIN, &[]);
     for (request, status) in [

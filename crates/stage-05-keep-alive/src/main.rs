@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use stage_02::Limits;
+use stage_02::LimitArgs;
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, run};
 use stage_05::{Server, ServerConfig};
@@ -17,18 +17,8 @@ use stage_05::{Server, ServerConfig};
 struct Cli {
     #[command(flatten)]
     app: AppArgs,
-    /// Longest request line, in bytes (longer: 414).
-    #[arg(long, default_value_t = Limits::default().max_request_line)]
-    limit_request_line: usize,
-    /// Most header lines in a request (more: 431).
-    #[arg(long, default_value_t = Limits::default().max_headers)]
-    limit_request_fields: usize,
-    /// Most bytes in a request head (more: 431).
-    #[arg(long, default_value_t = Limits::default().max_head_bytes)]
-    limit_request_head_size: usize,
-    /// Largest request body, in bytes (larger: 413).
-    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
-    limit_request_body: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Seconds an idle connection is kept open for another request.
     #[arg(long, default_value_t = 5.0)]
     keep_alive: f64,
@@ -53,12 +43,7 @@ fn main() -> ExitCode {
         }
     };
     let config = ServerConfig {
-        limits: Limits {
-            max_request_line: cli.limit_request_line,
-            max_headers: cli.limit_request_fields,
-            max_head_bytes: cli.limit_request_head_size,
-            max_body_bytes: cli.limit_request_body,
-        },
+        limits: cli.limits.limits(),
         keep_alive,
         header_timeout,
         ..ServerConfig::default()

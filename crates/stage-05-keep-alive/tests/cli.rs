@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use assert_cmd::Command as AssertCommand;
 use predicates::prelude::*;
-use testkit::{ServerProcess, connect, exchange, read_response, status_of, visible};
+use testkit::{ServerProcess, connect, read_response, status_of, visible};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-05");
 
@@ -37,36 +37,10 @@ fn serves_flask_over_one_persistent_connection_to_http_client() {
 
 #[test]
 fn the_limit_flags_are_applied() {
-    let server = start(&[
-        "--limit-request-line",
-        "64",
-        "--limit-request-fields",
-        "3",
-        "--limit-request-head-size",
-        "200",
-        "--limit-request-body",
-        "10",
-        "wire:application",
-    ]);
-    let long_line = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(80));
-    assert_eq!(
-        status_of(&exchange(server.addr, long_line.as_bytes())),
-        Some(414)
-    );
-    let fields = b"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-    assert_eq!(status_of(&exchange(server.addr, fields)), Some(431));
-    let head = format!(
-        "GET / HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
-        "b".repeat(200)
-    );
-    assert_eq!(
-        status_of(&exchange(server.addr, head.as_bytes())),
-        Some(431)
-    );
-    let body = b"POST /consume HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
-    assert_eq!(status_of(&exchange(server.addr, body)), Some(413));
-    let ok = b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    assert_eq!(status_of(&exchange(server.addr, ok)), Some(200));
+    let mut args = testkit::SMALL_LIMITS.to_vec();
+    args.push("wire:application");
+    let server = start(&args);
+    testkit::check_limit_flags(server.addr);
 }
 
 #[test]

@@ -69,6 +69,46 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
             b"G\x01T /hello HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
             400,
         ),
+        // Request targets in no form their method may use (RFC 9112, 3.2).
+        (
+            "* with a method other than OPTIONS",
+            b"GET * HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a relative path",
+            b"GET hello HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "authority-form without CONNECT",
+            b"GET test:80 HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a query without a path",
+            b"GET ?x=1 HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a fragment after the query",
+            b"GET /query?x=1#b HTTP/1.1\r\nHost: test\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "CONNECT, which only a proxy serves",
+            b"CONNECT test:443 HTTP/1.1\r\nHost: test:443\r\n\r\n".to_vec(),
+            501,
+        ),
+        // Content-Type, a singleton field (RFC 9110, section 8.3).
+        (
+            "two Content-Type lines",
+            post(
+                "Content-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n",
+                "",
+            ),
+            400,
+        ),
         // Content-Length.
         (
             "non-numeric Content-Length",
@@ -251,6 +291,15 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
             format!(
                 "GET /hello HTTP/1.1\r\nHost: test\r\nX: {}\r\n\r\n",
                 "a".repeat(1 << 20)
+            )
+            .into_bytes(),
+            431,
+        ),
+        (
+            "a 40 KiB head in ten 4 KB fields",
+            format!(
+                "GET /hello HTTP/1.1\r\nHost: test\r\n{}\r\n",
+                format!("X-Pad: {}\r\n", "p".repeat(4000)).repeat(10)
             )
             .into_bytes(),
             431,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use stage_02::Limits;
+use stage_02::LimitArgs;
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_04::server::log_to_stderr;
@@ -37,9 +37,8 @@ struct Cli {
     /// Seconds a client has to send a whole request head (408 after).
     #[arg(long, default_value_t = 10.0)]
     header_timeout: f64,
-    /// Largest request body, in bytes (larger: 413).
-    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
-    limit_request_body: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Write no access log (gunicorn writes none unless asked).
     #[arg(long)]
     no_access_log: bool,
@@ -62,14 +61,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, String> {
-    let mut config = LoopConfig {
+    let config = LoopConfig {
+        limits: cli.limits.limits(),
         keep_alive: seconds(cli.keep_alive, "keep-alive")?,
         header_timeout: seconds(cli.header_timeout, "header-timeout")?,
         multiprocess: cli.workers > 1,
         access_log: !cli.no_access_log,
         ..LoopConfig::default()
     };
-    config.limits.max_body_bytes = cli.limit_request_body;
     let master = MasterConfig {
         workers: cli.workers,
         timeout: seconds(cli.timeout, "timeout")?,
@@ -81,10 +80,13 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     let announce = || {
         eprintln!("stage-06: Listening on http://{addr}");
         let spec = cli.app.app.as_deref().unwrap_or("the built-in demo app");
-        eprintln!(
-            "stage-06: serving {spec} with {} worker process(es)",
-            cli.workers.max(1)
-        );
+        match cli.workers {
+            0 => eprintln!(
+                "stage-06: serving {spec} in this process (no master, no worker processes)"
+            ),
+            1 => eprintln!("stage-06: serving {spec} with 1 worker process"),
+            n => eprintln!("stage-06: serving {spec} with {n} worker processes"),
+        }
     };
     if cli.workers == 0 {
         // No master: load the app here, so that errors show before listening.
