@@ -195,12 +195,16 @@ impl EventLoop {
                 self.expire(py, Instant::now(), log);
             }
             self.beat(false);
+            // Stopping: no new connections, but kept-alive ones are not
+            // closed under their clients, who may be sending a request at
+            // this very moment. Each gets its next request answered with
+            // `Connection: close` (see `dispatch`), or is closed when its
+            // keep-alive time runs out, as on any other day.
             if self.stopping.load(Ordering::SeqCst) {
                 let since = *stopped_at.get_or_insert_with(|| {
                     self.stop_listening();
                     Instant::now()
                 });
-                self.close_idle();
                 if self.connections.is_empty() || since.elapsed() > graceful {
                     return Ok(());
                 }
@@ -222,31 +226,6 @@ impl EventLoop {
         if self.listening {
             let _ = self.poll.registry().deregister(&mut self.listener);
             self.listening = false;
-        }
-    }
-
-    /// Connections waiting for a request that has not started are closed
-    /// when stopping; the others finish what they are doing. The close is
-    /// the gentle one (FIN, then waiting for the client): dropping a socket
-    /// with unread bytes in it would send a reset, and a request the client
-    /// had just sent would be lost in it rather than cleanly refused by EOF,
-    /// which tells an HTTP client it may send it again.
-    fn close_idle(&mut self) {
-        let linger = Instant::now() + self.config.linger;
-        for (_, conn) in self.connections.iter_mut() {
-            let idle = matches!(conn.phase, Phase::Head)
-                && conn.input.is_empty()
-                && conn.pending_output() == 0;
-            conn.drained = false;
-            if idle && conn.read_available(1, &mut self.scratch).is_some() && conn.input.is_empty()
-            {
-                conn.phase = Phase::Closing {
-                    abort: false,
-                    shut: true,
-                };
-                let _ = conn.stream.shutdown(Shutdown::Write);
-                conn.deadline = linger;
-            }
         }
     }
 
