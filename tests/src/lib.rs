@@ -42,6 +42,14 @@ impl ServerProcess {
         ServerProcess::start_command(command)
     }
 
+    /// Starts `binary` as [`ServerProcess::start`] does, from the folder of
+    /// the fixture apps ([`apps_dir`]), so that `module:callable` finds them.
+    pub fn start_in_apps(binary: &str, args: &[&str]) -> ServerProcess {
+        let mut command = Command::new(binary);
+        command.args(args).current_dir(apps_dir());
+        ServerProcess::start_command(command)
+    }
+
     /// Like [`ServerProcess::start`], for a command the caller has set up
     /// (working directory, environment, arguments); `--bind 127.0.0.1:0`
     /// is added in front of its arguments.
@@ -239,6 +247,11 @@ fn wait_for(text: &Mutex<String>, needle: &str) -> String {
         );
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `tests/apps`, where the fixture WSGI apps live.
+pub fn apps_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("apps")
 }
 
 /// Connects to `addr`, sends `request`, and reads until the server closes

@@ -2,8 +2,6 @@
 //! real Python client, the limit flags, and shutdown.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -13,14 +11,8 @@ use testkit::{ServerProcess, connect, read_response, status_of, visible};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-05");
 
-fn apps() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps")
-}
-
 fn start(args: &[&str]) -> ServerProcess {
-    let mut command = Command::new(BIN);
-    command.args(args).current_dir(apps());
-    ServerProcess::start_command(command)
+    ServerProcess::start_in_apps(BIN, args)
 }
 
 #[test]
@@ -54,7 +46,7 @@ fn bad_timeouts_and_apps_are_clear_errors() {
         ));
     AssertCommand::new(BIN)
         .arg("no_such_module:app")
-        .current_dir(apps())
+        .current_dir(testkit::apps_dir())
         .assert()
         .code(1)
         .stderr(predicate::str::contains(

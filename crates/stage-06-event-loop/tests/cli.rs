@@ -1,19 +1,12 @@
 //! The stage-06 binary's command line: the limit flags every server stage
 //! shares, and what it says it does with `--workers`.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use testkit::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
 fn start(args: &[&str]) -> ServerProcess {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps"));
-    ServerProcess::start_command(command)
+    ServerProcess::start_in_apps(BIN, args)
 }
 
 #[test]

@@ -2,8 +2,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -16,11 +14,7 @@ mod common;
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
 fn start(args: &[&str]) -> ServerProcess {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps"));
-    ServerProcess::start_command(command)
+    ServerProcess::start_in_apps(BIN, args)
 }
 
 fn get(stream: &mut TcpStream, path: &str) -> Vec<u8> {

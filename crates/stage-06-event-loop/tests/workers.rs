@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,14 +15,8 @@ use testkit::{ServerProcess, connect, exchange, read_response, read_to_close, st
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
-fn apps() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps")
-}
-
 fn start(args: &[&str]) -> ServerProcess {
-    let mut command = Command::new(BIN);
-    command.args(args).current_dir(apps());
-    ServerProcess::start_command(command)
+    ServerProcess::start_in_apps(BIN, args)
 }
 
 fn body_of(server: &ServerProcess, path: &str) -> String {
@@ -267,7 +260,7 @@ fn an_app_that_cannot_load_stops_the_master_with_a_clear_message() {
             "2",
             "no_such_module:app",
         ])
-        .current_dir(apps())
+        .current_dir(testkit::apps_dir())
         .timeout(Duration::from_secs(60))
         .assert()
         .code(1)
@@ -395,7 +388,7 @@ fn workers_still_loading_the_app_when_the_master_dies_do_not_stay() {
             "2",
             "slow_import:application",
         ])
-        .current_dir(apps())
+        .current_dir(testkit::apps_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
