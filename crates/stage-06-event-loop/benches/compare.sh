@@ -8,9 +8,13 @@
 #
 #   bash crates/stage-06-event-loop/benches/compare.sh [SECONDS] [ROUNDS]
 #   APP=flask_app:app bash crates/stage-06-event-loop/benches/compare.sh
+#   BASELINE=/path/to/older/stage-06 bash crates/stage-06-event-loop/benches/compare.sh
 #
 # APP names the app in tests/apps as module:callable (hello:application by
 # default; flask_app:app serves Flask's "/", and installs Flask in the venv).
+# BASELINE names another stage-06 binary (an earlier commit's, built with
+# its own CARGO_TARGET_DIR), run as a fifth server: a change is then
+# measured against the code before it, in the same rounds.
 #
 # Needs wrk (apt-get install wrk) and, for bjoern, libev (apt-get install
 # libev-dev) to build it. The Python servers are installed from PyPI into
@@ -43,6 +47,8 @@ fi
 cargo build -q --release -p stage-06
 
 servers=(stage-06 bjoern granian gunicorn)
+baseline=${BASELINE:-}
+[ -z "$baseline" ] || servers+=(baseline)
 pid=
 
 start() {
@@ -50,6 +56,7 @@ start() {
     cd tests/apps
     case $name in
         stage-06) exec "$root/target/release/stage-06" --bind "127.0.0.1:$port" --workers 1 --no-access-log "$app" ;;
+        baseline) exec "$baseline" --bind "127.0.0.1:$port" --workers 1 --no-access-log "$app" ;;
         bjoern) exec "$root/$venv/bin/python" -c "import bjoern, $module; bjoern.run($module.$callable, '127.0.0.1', $port)" ;;
         granian) exec "$root/$venv/bin/granian" --interface wsgi --host 127.0.0.1 --port "$port" --workers 1 --no-ws "$app" ;;
         gunicorn) exec "$root/$venv/bin/gunicorn" --workers 1 --bind "127.0.0.1:$port" "$app" ;;
