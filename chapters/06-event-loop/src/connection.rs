@@ -19,6 +19,8 @@ use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
 
+use crate::buffer::Buffer;
+
 /// Bytes read from a socket at a time.
 pub const READ_CHUNK: usize = 16 * 1024;
 
@@ -85,7 +87,7 @@ pub struct Connection {
     /// first request, as it needs the GIL.
     pub environ: Option<ConnectionEnviron>,
     /// Bytes received and not yet used.
-    pub input: Vec<u8>,
+    pub input: Buffer,
     /// The response bytes waiting to go out, shared with the responder.
     pub output: Arc<Mutex<Vec<u8>>>,
     /// Where the connection stands.
@@ -112,7 +114,7 @@ impl Connection {
             stream,
             info,
             environ: None,
-            input: Vec::new(),
+            input: Buffer::default(),
             output: Arc::new(Mutex::new(Vec::new())),
             phase: Phase::Head,
             deadline,
@@ -198,17 +200,17 @@ impl Connection {
 /// same checks as stage-05, without waiting for anything.
 pub fn parse_input(
     phase: &mut Phase,
-    input: &mut Vec<u8>,
+    input: &mut Buffer,
     limits: &Limits,
     chunks: ChunkLimits,
 ) -> Progress {
     loop {
         match phase {
-            Phase::Head => match parse_request(input, limits) {
+            Phase::Head => match parse_request(input.as_slice(), limits) {
                 Ok(Parsed::Partial) => return Progress::Waiting,
                 Err(error) => return refuse(&error),
                 Ok(Parsed::Complete { request, head_len }) => {
-                    input.drain(..head_len);
+                    input.consume(head_len);
                     let remaining = match request.body {
                         BodyFraming::Empty | BodyFraming::Length(0) => {
                             return Progress::Complete(request, Vec::new());
@@ -239,7 +241,7 @@ pub fn parse_input(
                         // ANCHOR_END: ex-06.1-body-as-it-comes
                     }
                     Remaining::Chunked(decoder) => loop {
-                        match decoder.decode(input, usize::MAX) {
+                        match decoder.decode(input.as_slice(), usize::MAX) {
                             Err(e) => {
                                 return Progress::Refuse(
                                     400,
@@ -248,12 +250,12 @@ pub fn parse_input(
                             }
                             Ok((_, Piece::NeedMore)) => break false,
                             Ok((used, Piece::Data(range))) => {
-                                body.extend_from_slice(&input[range]);
-                                input.drain(..used);
+                                body.extend_from_slice(&input.as_slice()[range]);
+                                input.consume(used);
                             }
-                            Ok((used, Piece::Framing)) => drop(input.drain(..used)),
+                            Ok((used, Piece::Framing)) => input.consume(used),
                             Ok((used, Piece::End)) => {
-                                input.drain(..used);
+                                input.consume(used);
                                 break true;
                             }
                         }
@@ -291,9 +293,9 @@ mod tests {
     /// Feeds `bytes` one at a time, as a slow network would, and collects
     /// every request completed (or refusal) on the way.
     fn feed(bytes: &[u8], limits: &Limits) -> Vec<Result<(String, Vec<u8>), u16>> {
-        let (mut phase, mut input, mut seen) = (Phase::Head, Vec::new(), Vec::new());
+        let (mut phase, mut input, mut seen) = (Phase::Head, Buffer::default(), Vec::new());
         for &byte in bytes {
-            input.push(byte);
+            input.extend_from_slice(&[byte]);
             loop {
                 match parse_input(&mut phase, &mut input, limits, ChunkLimits::default()) {
                     Progress::Waiting => break,

@@ -33,6 +33,9 @@ use crate::connections::Connections;
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
 
+/// Where the loop reports each finished request: the access log.
+type AccessLog = Box<dyn FnMut(&AccessEntry, &Outcome) + Send>;
+
 /// Limits, timeouts and buffer sizes of the loop.
 #[derive(Debug, Clone)]
 pub struct LoopConfig {
@@ -95,6 +98,8 @@ pub struct EventLoop {
     empty_input: Option<Py<PyAny>>,
     last_expiry_scan: Instant,
     scratch: Vec<u8>,
+    /// Where finished requests are reported; set by [`run`](Self::run).
+    log: AccessLog,
 }
 
 impl EventLoop {
@@ -125,6 +130,7 @@ impl EventLoop {
             empty_input: None,
             last_expiry_scan: Instant::now(),
             scratch: vec![0; READ_CHUNK],
+            log: Box::new(|_, _| {}),
         })
     }
 
@@ -149,23 +155,20 @@ impl EventLoop {
     // ANCHOR: run
     /// Runs until stopped and every connection is done, or `graceful`
     /// has passed since the stop.
+    /// Each finished request is reported to `log` (the access log).
     pub fn run(
         &mut self,
         graceful: Duration,
-        mut log: impl FnMut(&AccessEntry, &Outcome),
+        log: impl FnMut(&AccessEntry, &Outcome) + Send + 'static,
     ) -> io::Result<()> {
+        self.log = Box::new(log);
         // The GIL is held while the loop works, and released while it
         // waits for sockets: a worker has one thread, so there is nobody to
         // hand it to in between, and taking it costs microseconds a time.
-        Python::attach(|py| self.run_attached(py, graceful, &mut log))
+        Python::attach(|py| self.run_attached(py, graceful))
     }
 
-    fn run_attached(
-        &mut self,
-        py: Python<'_>,
-        graceful: Duration,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) -> io::Result<()> {
+    fn run_attached(&mut self, py: Python<'_>, graceful: Duration) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut stopped_at = None;
         loop {
@@ -184,13 +187,13 @@ impl EventLoop {
                     // Only a writable event says nothing new about input.
                     let readable =
                         event.is_readable() || event.is_read_closed() || event.is_error();
-                    self.service(py, event.token(), readable, log);
+                    self.service(py, event.token(), readable);
                 }
             }
             // Deadlines are coarse (seconds): a scan ten times a second is plenty.
             if self.last_expiry_scan.elapsed() >= Duration::from_millis(100) {
                 self.last_expiry_scan = Instant::now();
-                self.expire(py, Instant::now(), log);
+                self.expire(py, Instant::now());
             }
             self.beat(false);
             // Stopping: no new connections, but kept-alive ones are not
@@ -274,13 +277,7 @@ impl EventLoop {
     /// it cannot go on (the socket is empty or full, the request needs
     /// more bytes, the output is at its high-water mark), so whatever
     /// unblocks the connection next comes with a new event.
-    fn service(
-        &mut self,
-        py: Python<'_>,
-        token: Token,
-        readable: bool,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) {
+    fn service(&mut self, py: Python<'_>, token: Token, readable: bool) {
         let Some(mut conn) = self.connections.take(token) else {
             return;
         };
@@ -289,13 +286,13 @@ impl EventLoop {
         }
         let alive = loop {
             let Some(read) = self.read(&mut conn) else {
-                break self.broken(py, &mut conn, log);
+                break self.broken(py, &mut conn);
             };
-            let Some(stepped) = self.advance(py, &mut conn, log) else {
+            let Some(stepped) = self.advance(py, &mut conn) else {
                 break false;
             };
             let Some(written) = conn.flush() else {
-                break self.broken(py, &mut conn, log);
+                break self.broken(py, &mut conn);
             };
             let Some(closing) = self.close_when_sent(&mut conn) else {
                 break false;
@@ -355,12 +352,7 @@ impl EventLoop {
 
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
-    fn broken(
-        &mut self,
-        py: Python<'_>,
-        conn: &mut Connection,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) -> bool {
+    fn broken(&mut self, py: Python<'_>, conn: &mut Connection) -> bool {
         if let Phase::Responding {
             request,
             responder,
@@ -381,21 +373,15 @@ impl EventLoop {
                 },
             };
             release(responder);
-            self.record(log, &conn.info, Some(&request), &outcome);
+            self.record(&conn.info, Some(&request), &outcome);
         }
         false
     }
 
     /// Reports a request to the log callback, if there is an access log.
-    fn record(
-        &self,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-        info: &ConnectionInfo,
-        request: Option<&Request>,
-        outcome: &Outcome,
-    ) {
+    fn record(&mut self, info: &ConnectionInfo, request: Option<&Request>, outcome: &Outcome) {
         if self.config.access_log {
-            log(&access_entry(info, request, outcome), outcome);
+            (self.log)(&access_entry(info, request, outcome), outcome);
         }
     }
 
@@ -403,12 +389,7 @@ impl EventLoop {
     /// Moves a connection's request forward as far as its bytes allow.
     /// Returns whether it took a step (used input, answered, pulled body),
     /// or `None` when the connection is finished with.
-    fn advance(
-        &mut self,
-        py: Python<'_>,
-        conn: &mut Connection,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) -> Option<bool> {
+    fn advance(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         match &conn.phase {
             Phase::Head | Phase::Body { .. } => {
                 if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started
@@ -433,20 +414,20 @@ impl EventLoop {
                         Some(conn.input.len() != unparsed)
                     }
                     Progress::Refuse(code, message) => {
-                        self.refuse(conn, code, &message, None, log);
+                        self.refuse(conn, code, &message, None);
                         Some(true)
                     }
                     Progress::Complete(request, body) => {
                         if expectation(&request) == Expectation::Unsupported {
                             let message = "only the 100-continue expectation is supported\n";
-                            self.refuse(conn, 417, message, Some(&request), log);
+                            self.refuse(conn, 417, message, Some(&request));
                             return Some(true);
                         }
-                        self.dispatch(py, conn, request, body, log)
+                        self.dispatch(py, conn, request, body)
                     }
                 }
             }
-            Phase::Responding { .. } => self.pump(py, conn, log),
+            Phase::Responding { .. } => self.pump(py, conn),
             Phase::Closing { .. } => Some(false),
         }
     }
@@ -473,15 +454,14 @@ impl EventLoop {
     }
 
     fn refuse(
-        &self,
+        &mut self,
         conn: &mut Connection,
         code: u16,
         message: &str,
         request: Option<&Request>,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) {
         let outcome = refuse(&self.writer, &mut *conn.output(), code, message);
-        self.record(log, &conn.info, request, &outcome);
+        self.record(&conn.info, request, &outcome);
         conn.phase = Phase::Closing {
             abort: false,
             shut: false,
@@ -500,7 +480,6 @@ impl EventLoop {
         conn: &mut Connection,
         request: Request,
         body: Vec<u8>,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
     ) -> Option<bool> {
         let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
         let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
@@ -524,7 +503,7 @@ impl EventLoop {
                     progress: Some(progress),
                     keep_open,
                 };
-                self.pump(py, conn, log)?;
+                self.pump(py, conn)?;
             }
             Ok((responder, Step::Done(outcome))) => {
                 conn.phase = Phase::Responding {
@@ -533,12 +512,12 @@ impl EventLoop {
                     progress: None,
                     keep_open,
                 };
-                self.finish(py, conn, outcome, log);
+                self.finish(py, conn, outcome);
             }
             Err(error) => {
                 let traceback = stage_04::python::traceback_text(py, &error);
                 eprint!("stage-06: cannot call the application:\n{traceback}");
-                self.refuse(conn, 500, "Internal Server Error\n", Some(&request), log);
+                self.refuse(conn, 500, "Internal Server Error\n", Some(&request));
             }
         }
         Some(true)
@@ -555,12 +534,7 @@ impl EventLoop {
     /// stops pulling, and a client that does not read leaves the generator
     /// suspended and the server's memory bounded. Returns whether a piece
     /// was pulled, or `None` when the client has gone.
-    fn pump(
-        &mut self,
-        py: Python<'_>,
-        conn: &mut Connection,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) -> Option<bool> {
+    fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         let mut pulled = false;
         loop {
             // ANCHOR: ex-06.3-backpressure
@@ -584,12 +558,12 @@ impl EventLoop {
             match current.step(py, responder.bind(py)) {
                 Step::More(next) => *progress = Some(next),
                 Step::Done(outcome) => {
-                    self.finish(py, conn, outcome, log);
+                    self.finish(py, conn, outcome);
                     return Some(true);
                 }
             }
             if conn.flush().is_none() {
-                self.broken(py, conn, log);
+                self.broken(py, conn);
                 return None;
             }
         }
@@ -626,13 +600,7 @@ impl EventLoop {
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
-    fn finish(
-        &mut self,
-        py: Python<'_>,
-        conn: &mut Connection,
-        outcome: Outcome,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) {
+    fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
         let Phase::Responding {
             request,
             responder,
@@ -643,7 +611,7 @@ impl EventLoop {
             return;
         };
         release(responder.bind(py));
-        self.record(log, &conn.info, Some(&request), &outcome);
+        self.record(&conn.info, Some(&request), &outcome);
         if let Some(traceback) = &outcome.error {
             eprint!("stage-06: the application raised an exception:\n{traceback}");
         }
@@ -669,12 +637,7 @@ impl EventLoop {
     /// Closes connections whose wait ran out: a quiet close between
     /// requests, a 408 for a head or body that stalled, a reset for a
     /// client that stopped reading its response.
-    fn expire(
-        &mut self,
-        py: Python<'_>,
-        now: Instant,
-        log: &mut impl FnMut(&AccessEntry, &Outcome),
-    ) {
+    fn expire(&mut self, py: Python<'_>, now: Instant) {
         let expired: Vec<Token> = self
             .connections
             .iter_mut()
@@ -689,20 +652,14 @@ impl EventLoop {
             let stalled_request =
                 matches!(conn.phase, Phase::Head | Phase::Body { .. }) && !waiting_for_request;
             if stalled_request {
-                self.refuse(
-                    &mut conn,
-                    408,
-                    "timed out waiting for the request\n",
-                    None,
-                    log,
-                );
+                self.refuse(&mut conn, 408, "timed out waiting for the request\n", None);
                 conn.deadline = now + self.config.linger;
                 let _ = conn.flush();
                 self.connections.put_back(token, conn);
                 continue;
             }
             if matches!(conn.phase, Phase::Responding { .. }) {
-                self.broken(py, &mut conn, log);
+                self.broken(py, &mut conn);
             }
             // Idle between requests, or done closing: closed here.
             self.connections.close(token);

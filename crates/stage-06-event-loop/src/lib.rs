@@ -23,6 +23,7 @@
 //! slow app; chapter 6 of the book explains why threads help less than one
 //! would hope, because of the GIL.
 
+pub mod buffer;
 pub mod connection;
 pub mod connections;
 pub mod event_loop;
