@@ -8,7 +8,7 @@
 
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use pyo3::prelude::*;
@@ -16,6 +16,7 @@ use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
+use stage_05::persist::{Expectation, expectation};
 
 use crate::buffer::Buffer;
 
@@ -75,10 +76,50 @@ pub enum Progress {
     Refuse(u16, String),
 }
 
-/// One client connection.
-pub struct Connection {
+/// How long a connection waits for each thing it can wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For another request on an idle connection.
+    pub keep_alive: Duration,
+    /// For a whole request head, from its first byte.
+    pub header: Duration,
+    /// For a client that stalls while sending a body, or while not reading
+    /// the response.
+    pub io: Duration,
+    /// For the client to close, once the last response is sent.
+    pub linger: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            keep_alive: Duration::from_secs(5),
+            header: Duration::from_secs(10),
+            io: Duration::from_secs(30),
+            linger: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What a connection was waiting for when its deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The next request, on an idle connection: close it quietly.
+    Idle,
+    /// The rest of a request (a slowloris head, a stalled body): 408.
+    Request,
+    /// The client to read its response: abandon the response.
+    Response,
+    /// The client to close after the last response: close.
+    Closing,
+}
+
+/// One client connection: its buffers, where it stands, and until when it
+/// waits. The transitions below are the only places that change the phase
+/// or the deadline, so each wait has its timeout set where it begins.
+pub struct Connection<S = TcpStream> {
     /// The socket, non-blocking.
-    pub stream: TcpStream,
+    pub stream: S,
     /// Its two addresses.
     pub info: ConnectionInfo,
     /// What every `environ` on this connection starts with; made at its
@@ -92,11 +133,12 @@ pub struct Connection {
     pub phase: Phase,
     /// When the current wait (for a head, a body, the client to read or
     /// to close) gives up.
-    pub deadline: Instant,
+    deadline: Instant,
+    timeouts: Timeouts,
     /// The client has closed its side: no more input will come.
     pub peer_closed: bool,
     /// The first byte of the current head arrived (the header timeout runs).
-    pub head_started: bool,
+    head_started: bool,
     /// The socket had nothing more to read when last asked (a read came
     /// back short, or would have blocked); reset when the poll reports it
     /// readable again. Until then, the socket may hold more: a read pass
@@ -105,9 +147,9 @@ pub struct Connection {
     pub drained: bool,
 }
 
-impl Connection {
-    /// A new connection, waiting for its first request until `deadline`.
-    pub fn new(stream: TcpStream, info: ConnectionInfo, deadline: Instant) -> Connection {
+impl<S> Connection<S> {
+    /// A new connection, waiting for its first request.
+    pub fn new(stream: S, info: ConnectionInfo, timeouts: Timeouts, now: Instant) -> Self {
         Connection {
             stream,
             info,
@@ -115,12 +157,133 @@ impl Connection {
             input: Buffer::default(),
             output: Arc::new(Mutex::new(Vec::new())),
             phase: Phase::Head,
-            deadline,
+            deadline: now + timeouts.keep_alive,
+            timeouts,
             peer_closed: false,
             head_started: false,
             drained: false,
         }
     }
+
+    /// When the current wait gives up.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Waiting for a request that has not started: nothing is lost by
+    /// closing now.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Head) && self.input.is_empty()
+    }
+
+    // ANCHOR: transitions
+    /// Takes what it can out of `input` (see [`parse_input`]), and starts
+    /// the waits that come with it: the header timeout from the first byte
+    /// of a head; the I/O timeout once the head is in and the body is
+    /// awaited, after a `100 Continue` if the client asked for one.
+    pub fn parse(&mut self, limits: &Limits, chunks: ChunkLimits, now: Instant) -> Progress {
+        if matches!(self.phase, Phase::Head) && !self.input.is_empty() && !self.head_started {
+            self.head_started = true;
+            self.deadline = now + self.timeouts.header;
+        }
+        let progress = parse_input(&mut self.phase, &mut self.input, limits, chunks);
+        if let Phase::Body {
+            request,
+            expectation_handled,
+            ..
+        } = &mut self.phase
+        {
+            if !*expectation_handled {
+                *expectation_handled = true;
+                // The body is read whole before the app is called, so the
+                // loop says go ahead at once (RFC 9110, section 10.1.1).
+                if expectation(request) == Expectation::Continue {
+                    self.output()
+                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                self.deadline = now + self.timeouts.io;
+            }
+        }
+        progress
+    }
+
+    /// The app has been called: its response is being produced and sent.
+    pub fn respond(
+        &mut self,
+        request: Request,
+        responder: Py<Responder>,
+        progress: Option<InProgress>,
+        keep_open: bool,
+    ) {
+        self.phase = Phase::Responding {
+            request,
+            responder,
+            progress,
+            keep_open,
+        };
+    }
+
+    /// The output is at its high-water mark: the client has the I/O
+    /// timeout to read some of it.
+    pub fn wait_for_reader(&mut self, now: Instant) {
+        self.deadline = now + self.timeouts.io;
+    }
+
+    /// The response is over and the connection may carry another request.
+    pub fn keep_for_next_request(&mut self, now: Instant) {
+        self.phase = Phase::Head;
+        self.head_started = false;
+        self.deadline = now + self.timeouts.keep_alive;
+    }
+
+    /// What is in the output is the last of it: send it, then close.
+    pub fn close_after_output(&mut self, now: Instant) {
+        self.phase = Phase::Closing {
+            abort: false,
+            shut: false,
+        };
+        self.deadline = now + self.timeouts.io;
+    }
+
+    /// The client stalled in the middle of a request: what is in the
+    /// output (a 408) is the last of it, and a client that is not sending
+    /// gets only the linger time to take it.
+    pub fn give_up_after_output(&mut self, now: Instant) {
+        self.close_after_output(now);
+        self.deadline = now + self.timeouts.linger;
+    }
+
+    /// A response was cut short: send what is there, then reset, so that
+    /// the client cannot take the cut body for a whole one.
+    pub fn abort_after_output(&mut self) {
+        self.phase = Phase::Closing {
+            abort: true,
+            shut: false,
+        };
+    }
+
+    /// The write side has been shut down: the client has the linger time
+    /// to read the rest and close.
+    pub fn write_side_shut(&mut self, now: Instant) {
+        if let Phase::Closing { shut, .. } = &mut self.phase {
+            *shut = true;
+        }
+        self.deadline = now + self.timeouts.linger;
+    }
+
+    /// What the connection was waiting for, if its deadline has passed.
+    pub fn expired(&self, now: Instant) -> Option<Expired> {
+        if self.deadline > now {
+            return None;
+        }
+        Some(match self.phase {
+            _ if self.is_idle() => Expired::Idle,
+            Phase::Head | Phase::Body { .. } => Expired::Request,
+            Phase::Responding { .. } => Expired::Response,
+            Phase::Closing { .. } => Expired::Closing,
+        })
+    }
+    // ANCHOR_END: transitions
 
     /// The output buffer.
     pub fn output(&self) -> MutexGuard<'_, Vec<u8>> {
@@ -133,7 +296,9 @@ impl Connection {
     pub fn pending_output(&self) -> usize {
         self.output().len()
     }
+}
 
+impl<S: Read + Write> Connection<S> {
     // ANCHOR: read_available
     /// Reads what the socket has, up to `cap` bytes buffered: a client
     /// cannot make the server hold more than that of its input. `scratch`

@@ -102,7 +102,7 @@ mod tests {
             peer: stream.peer_addr().unwrap(),
         };
         let stream = mio::net::TcpStream::from_std(stream);
-        Connection::new(stream, info, Instant::now())
+        Connection::new(stream, info, Default::default(), Instant::now())
     }
 
     #[test]

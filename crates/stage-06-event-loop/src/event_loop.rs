@@ -27,7 +27,7 @@ use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
 use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, after_response, expectation};
 
-use crate::connection::{Connection, Phase, Progress, READ_CHUNK, parse_input};
+use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
 
 /// The listening socket's token; connections count up from 1.
@@ -43,15 +43,8 @@ pub struct LoopConfig {
     pub limits: Limits,
     /// Bounds on chunked framing.
     pub chunk_limits: ChunkLimits,
-    /// How long an idle connection is kept for another request.
-    pub keep_alive: Duration,
-    /// How long a client has to send a whole head, from its first byte.
-    pub header_timeout: Duration,
-    /// How long a client may stall while sending a body, or while not
-    /// reading the response.
-    pub io_timeout: Duration,
-    /// How long to wait for a client to close after the last response.
-    pub linger: Duration,
+    /// How long a connection waits for each thing it waits for.
+    pub timeouts: Timeouts,
     /// Response bytes buffered per connection before the loop stops
     /// pulling from the app's body (backpressure).
     pub high_water: usize,
@@ -69,10 +62,7 @@ impl Default for LoopConfig {
         LoopConfig {
             limits: Limits::default(),
             chunk_limits: ChunkLimits::default(),
-            keep_alive: Duration::from_secs(5),
-            header_timeout: Duration::from_secs(10),
-            io_timeout: Duration::from_secs(30),
-            linger: Duration::from_secs(2),
+            timeouts: Timeouts::default(),
             high_water: 256 * 1024,
             server_name: concat!("stage-06/", env!("CARGO_PKG_VERSION")).into(),
             multiprocess: false,
@@ -260,12 +250,9 @@ impl EventLoop {
         {
             return;
         }
-        let deadline = Instant::now() + self.config.keep_alive;
-        self.connections.add(Connection::new(
-            stream,
-            ConnectionInfo { local, peer },
-            deadline,
-        ));
+        let info = ConnectionInfo { local, peer };
+        let conn = Connection::new(stream, info, self.config.timeouts, Instant::now());
+        self.connections.add(conn);
     }
 
     // ANCHOR: service
@@ -340,8 +327,7 @@ impl EventLoop {
         let shut_now = !*shut;
         if shut_now {
             let _ = conn.stream.shutdown(Shutdown::Write);
-            *shut = true;
-            conn.deadline = Instant::now() + self.config.linger;
+            conn.write_side_shut(Instant::now());
         }
         conn.input.clear();
         if conn.peer_closed {
@@ -392,20 +378,10 @@ impl EventLoop {
     fn advance(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         match &conn.phase {
             Phase::Head | Phase::Body { .. } => {
-                if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() && !conn.head_started
-                {
-                    conn.head_started = true;
-                    conn.deadline = Instant::now() + self.config.header_timeout;
-                }
                 let unparsed = conn.input.len();
-                match parse_input(
-                    &mut conn.phase,
-                    &mut conn.input,
-                    &self.config.limits,
-                    self.config.chunk_limits,
-                ) {
+                let limits = &self.config.limits;
+                match conn.parse(limits, self.config.chunk_limits, Instant::now()) {
                     Progress::Waiting => {
-                        self.answer_expectation(conn);
                         if conn.peer_closed {
                             // Closed between requests, or in the middle of one.
                             return None;
@@ -433,26 +409,6 @@ impl EventLoop {
     }
     // ANCHOR_END: advance
 
-    /// `100 Continue` as soon as the head says the client waits for it:
-    /// this loop reads whole bodies before calling the app.
-    fn answer_expectation(&self, conn: &mut Connection) {
-        if let Phase::Body {
-            request,
-            expectation_handled,
-            ..
-        } = &mut conn.phase
-        {
-            if !*expectation_handled {
-                *expectation_handled = true;
-                if expectation(request) == Expectation::Continue {
-                    conn.output()
-                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
-                conn.deadline = Instant::now() + self.config.io_timeout;
-            }
-        }
-    }
-
     fn refuse(
         &mut self,
         conn: &mut Connection,
@@ -462,11 +418,7 @@ impl EventLoop {
     ) {
         let outcome = refuse(&self.writer, &mut *conn.output(), code, message);
         self.record(&conn.info, request, &outcome);
-        conn.phase = Phase::Closing {
-            abort: false,
-            shut: false,
-        };
-        conn.deadline = Instant::now() + self.config.io_timeout;
+        conn.close_after_output(Instant::now());
     }
 
     // ANCHOR: dispatch
@@ -497,21 +449,11 @@ impl EventLoop {
         })();
         match started {
             Ok((responder, Step::More(progress))) => {
-                conn.phase = Phase::Responding {
-                    request,
-                    responder,
-                    progress: Some(progress),
-                    keep_open,
-                };
+                conn.respond(request, responder, Some(progress), keep_open);
                 self.pump(py, conn)?;
             }
             Ok((responder, Step::Done(outcome))) => {
-                conn.phase = Phase::Responding {
-                    request,
-                    responder,
-                    progress: None,
-                    keep_open,
-                };
+                conn.respond(request, responder, None, keep_open);
                 self.finish(py, conn, outcome);
             }
             Err(error) => {
@@ -539,7 +481,7 @@ impl EventLoop {
         loop {
             // ANCHOR: ex-06.3-backpressure
             if conn.pending_output() >= self.config.high_water {
-                conn.deadline = Instant::now() + self.config.io_timeout;
+                conn.wait_for_reader(Instant::now());
                 return Some(pulled);
             }
             // ANCHOR_END: ex-06.3-backpressure
@@ -615,22 +557,17 @@ impl EventLoop {
         if let Some(traceback) = &outcome.error {
             eprint!("stage-06: the application raised an exception:\n{traceback}");
         }
-        let reusable = outcome.reusable && keep_open && !self.stopping.load(Ordering::SeqCst);
-        conn.head_started = false;
+        // Whether the connection stays open was said in the response's
+        // head (`dispatch`). A stop that came meanwhile does not change it:
+        // closing after a response that promised keep-alive would drop the
+        // request the client sends next; that one is answered with
+        // `Connection: close` instead.
         if outcome.abort {
-            conn.phase = Phase::Closing {
-                abort: true,
-                shut: false,
-            };
-        } else if reusable {
-            conn.phase = Phase::Head;
-            conn.deadline = Instant::now() + self.config.keep_alive;
+            conn.abort_after_output();
+        } else if outcome.reusable && keep_open {
+            conn.keep_for_next_request(Instant::now());
         } else {
-            conn.phase = Phase::Closing {
-                abort: false,
-                shut: false,
-            };
-            conn.deadline = Instant::now() + self.config.io_timeout;
+            conn.close_after_output(Instant::now());
         }
     }
 
@@ -638,31 +575,29 @@ impl EventLoop {
     /// requests, a 408 for a head or body that stalled, a reset for a
     /// client that stopped reading its response.
     fn expire(&mut self, py: Python<'_>, now: Instant) {
-        let expired: Vec<Token> = self
+        let expired: Vec<(Token, Expired)> = self
             .connections
             .iter_mut()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(t, _)| t)
+            .filter_map(|(token, conn)| Some((token, conn.expired(now)?)))
             .collect();
-        for token in expired {
+        for (token, what) in expired {
             let Some(mut conn) = self.connections.take(token) else {
                 continue;
             };
-            let waiting_for_request = matches!(conn.phase, Phase::Head) && conn.input.is_empty();
-            let stalled_request =
-                matches!(conn.phase, Phase::Head | Phase::Body { .. }) && !waiting_for_request;
-            if stalled_request {
-                self.refuse(&mut conn, 408, "timed out waiting for the request\n", None);
-                conn.deadline = now + self.config.linger;
-                let _ = conn.flush();
-                self.connections.put_back(token, conn);
-                continue;
+            match what {
+                Expired::Request => {
+                    let message = "timed out waiting for the request\n";
+                    self.refuse(&mut conn, 408, message, None);
+                    conn.give_up_after_output(now);
+                    let _ = conn.flush();
+                    self.connections.put_back(token, conn);
+                }
+                Expired::Response => {
+                    self.broken(py, &mut conn);
+                    self.connections.close(token);
+                }
+                Expired::Idle | Expired::Closing => self.connections.close(token),
             }
-            if matches!(conn.phase, Phase::Responding { .. }) {
-                self.broken(py, &mut conn);
-            }
-            // Idle between requests, or done closing: closed here.
-            self.connections.close(token);
         }
     }
 }

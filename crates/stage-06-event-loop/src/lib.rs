@@ -29,5 +29,6 @@ pub mod connections;
 pub mod event_loop;
 pub mod master;
 
+pub use connection::Timeouts;
 pub use event_loop::{EventLoop, LoopConfig};
 pub use master::{MasterConfig, MasterExit, run_master};

@@ -14,7 +14,7 @@ use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_04::server::log_to_stderr;
 use stage_06::master::{EXIT_LOAD_FAILED, stop_gracefully_when_master_dies};
-use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, run_master};
+use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, Timeouts, run_master};
 
 /// Serve a Python WSGI application to many connections at once.
 #[derive(Parser)]
@@ -63,8 +63,11 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     let config = LoopConfig {
         limits: cli.limits.limits(),
-        keep_alive: seconds(cli.keep_alive, "keep-alive")?,
-        header_timeout: seconds(cli.header_timeout, "header-timeout")?,
+        timeouts: Timeouts {
+            keep_alive: seconds(cli.keep_alive, "keep-alive")?,
+            header: seconds(cli.header_timeout, "header-timeout")?,
+            ..Timeouts::default()
+        },
         multiprocess: cli.workers > 1,
         access_log: !cli.no_access_log,
         ..LoopConfig::default()

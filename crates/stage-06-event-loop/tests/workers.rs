@@ -227,6 +227,37 @@ fn a_retiring_worker_answers_the_next_request_on_a_kept_connection_then_closes_i
 }
 
 #[test]
+fn a_response_that_promised_keep_alive_before_a_reload_is_followed_by_one_more_answer() {
+    let server = start(&["--workers", "1", "--no-access-log", "workers:application"]);
+    let mut kept = connect(server.addr);
+    // In flight when the old worker is told to stop: its head was decided
+    // before, and says the connection stays open.
+    kept.write_all(b"GET /sleep?1.5 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    server.signal("HUP");
+    let first = read_response(&mut kept, false);
+    let head = String::from_utf8_lossy(&first).to_ascii_lowercase();
+    assert!(head.ends_with("slept\n"), "{}", visible(&first));
+    assert!(!head.contains("connection: close"), "{}", visible(&first));
+    // So the client may send again on it, and must get an answer.
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let second = read_response(&mut kept, false);
+    assert!(
+        second.ends_with(b"Hello, world!\n"),
+        "a request sent after a keep-alive response was dropped: {}",
+        visible(&second)
+    );
+    let head = String::from_utf8_lossy(&second).to_ascii_lowercase();
+    assert!(
+        head.contains("\r\nconnection: close\r\n"),
+        "{}",
+        visible(&second)
+    );
+}
+
+#[test]
 fn sigterm_drains_the_requests_in_flight_then_exits_0() {
     let mut server = start(&["--workers", "2", "workers:application"]);
     let addr = server.addr;
