@@ -140,7 +140,7 @@ impl fmt::Display for ParseError {
             }
             TransferEncodingNotImplemented(coding) => write!(
                 f,
-                "Transfer-Encoding {coding:?} is not implemented here (stage-05 decodes chunked bodies)"
+                "Transfer-Encoding {coding:?} is not implemented by this server"
             ),
             ChunkedNotFinal(coding) => {
                 write!(

@@ -5,8 +5,8 @@
 //! TCP delivers a stream, not messages: one `read` may return half a
 //! request line, or a request and a half. The loop below keeps reading
 //! until the head is complete, then reads exactly `Content-Length` bytes
-//! of body. Whatever arrived after that stays in the buffer, for the next
-//! request on the connection (chapter 5).
+//! of body. Whatever arrived after that stays in the buffer: it belongs to
+//! whatever the client sends next.
 
 use std::fmt;
 use std::io::{self, Read};

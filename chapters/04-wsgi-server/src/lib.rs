@@ -29,10 +29,10 @@ pub mod input;
 pub mod log;
 pub mod python;
 pub mod respond;
+pub mod run;
 pub mod server;
 
 pub use app::{AppSpec, LoadError, load_app};
-pub use respond::{
-    AfterResponse, InProgress, Outcome, RequestError, Responder, Step, begin, run_app,
-};
+pub use respond::{AfterResponse, Blocking, Responder, Sink};
+pub use run::{Outcome, run_app};
 pub use server::{Server, ServerConfig};

@@ -17,7 +17,8 @@ use crate::environ::{ConnectionInfo, build_environ};
 use crate::input::Input;
 use crate::log::AccessEntry;
 use crate::python::traceback_text;
-use crate::respond::{AfterResponse, Outcome, Responder, Writer, abort_on_close, run_app};
+use crate::respond::{AfterResponse, Blocking, Responder, Writer};
+use crate::run::{Outcome, abort_on_close, run_app};
 
 /// How the server treats its clients.
 #[derive(Debug, Clone)]
@@ -90,19 +91,26 @@ impl Core {
 
     // ANCHOR: call_app
     /// One request's Python work: the app called with `environ` and
-    /// `responder`, whose use of the connection ends with the request.
-    /// If `environ` could not be built, the client gets a 500.
+    /// `responder` by `driver` (this stage's is [`run_app`]), and the
+    /// responder's use of the connection ended with the request. If
+    /// `environ` could not be built, the client gets a 500.
     pub fn call_app<'py>(
         &self,
         py: Python<'py>,
         stream: &TcpStream,
         environ: PyResult<Bound<'py, PyDict>>,
         responder: Responder,
+        driver: impl FnOnce(
+            Python<'py>,
+            &Bound<'py, PyAny>,
+            Bound<'py, PyDict>,
+            &Bound<'py, Responder>,
+        ) -> Outcome,
     ) -> Outcome {
         let prepared = environ.and_then(|environ| Ok((environ, Bound::new(py, responder)?)));
         match prepared {
             Ok((environ, responder)) => {
-                let outcome = run_app(py, self.app.bind(py), environ, &responder);
+                let outcome = driver(py, self.app.bind(py), environ, &responder);
                 if let Ok(mut responder) = responder.try_borrow_mut() {
                     responder.release();
                 }
@@ -225,7 +233,7 @@ impl Server {
             return self.refuse(stream, 503, "the server is out of file descriptors\n");
         };
         let responder = Responder::new(
-            Box::new(response_stream),
+            Box::new(Blocking(response_stream)),
             self.core.writer.clone(),
             &request.method,
             AfterResponse::Close,
@@ -233,7 +241,7 @@ impl Server {
         Python::attach(|py| {
             let environ = Bound::new(py, Input::new(body))
                 .and_then(|input| build_environ(py, request, input.into_any(), conn));
-            self.core.call_app(py, stream, environ, responder)
+            self.core.call_app(py, stream, environ, responder, run_app)
         })
     }
 

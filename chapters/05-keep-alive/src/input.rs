@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use stage_04::RequestError;
 
 use crate::body::{BodyError, BodyReader};
+use crate::request_error::RequestError;
 
 /// How much `readline` pulls at a time while looking for a line's end.
 const LINE_CHUNK: usize = 8 * 1024;

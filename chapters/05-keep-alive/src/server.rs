@@ -15,14 +15,15 @@ use stage_02::{BodyFraming, Limits, ReadError, Request, read_head};
 use stage_03::{Clock, lingering_close};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::log::AccessEntry;
-use stage_04::respond::abort_on_close;
+use stage_04::run::abort_on_close;
 use stage_04::server::{Core, Serve, access_entry, refuse};
-use stage_04::{Outcome, Responder};
+use stage_04::{Blocking, Outcome, Responder};
 
 use crate::body::{BodyLimits, BodyReader, Continue};
 use crate::chunked::ChunkLimits;
 use crate::input::StreamInput;
 use crate::persist::{Expectation, after_response, expectation};
+use crate::request_error::run_app;
 
 /// Limits and timeouts, with gunicorn-like defaults.
 #[derive(Debug, Clone)]
@@ -217,10 +218,10 @@ impl Server {
             continue_state,
             Arc::clone(&started),
         )));
-        let sink = Box::new(ResponseSink {
+        let sink = Box::new(Blocking(ResponseSink {
             stream: response_stream,
             started,
-        });
+        }));
 
         let responder = Responder::new(sink, self.core.writer.clone(), &request.method, after);
         let mut outcome = Python::attach(|py| {
@@ -231,7 +232,7 @@ impl Server {
                     input.into_any(),
                 )
             });
-            self.core.call_app(py, stream, environ, responder)
+            self.core.call_app(py, stream, environ, responder, run_app)
         });
 
         // The next request starts where this body ends: read what the app

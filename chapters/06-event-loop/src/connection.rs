@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
+use stage_04::Responder;
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
-use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
 use stage_05::persist::{Expectation, expectation};
 
 use crate::buffer::Buffer;
+use crate::stepping::InProgress;
 
 /// Bytes read from a socket at a time.
 pub const READ_CHUNK: usize = 16 * 1024;

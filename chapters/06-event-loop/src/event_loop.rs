@@ -23,14 +23,16 @@ use stage_03::{Clock, ResponseWriter};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::input::Input;
 use stage_04::log::AccessEntry;
-use stage_04::respond::Writer;
+use stage_04::respond::{Sink, Writer};
+use stage_04::run::abort_on_close;
 use stage_04::server::{access_entry, refuse};
-use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
+use stage_04::{AfterResponse, Outcome, Responder};
 use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, after_response, expectation};
 
 use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
+use crate::stepping::{Step, begin};
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
@@ -321,7 +323,7 @@ impl EventLoop {
             return Some(false);
         };
         if *abort {
-            let _ = stage_04::respond::abort_on_close(&conn.stream);
+            let _ = abort_on_close(&conn.stream);
             return None;
         }
         let shut_now = !*shut;
@@ -436,8 +438,7 @@ impl EventLoop {
         let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
         let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
         let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
-        let responder =
-            Responder::new(sink, self.writer.clone(), &request.method, after).writing_to_memory();
+        let responder = Responder::new(sink, self.writer.clone(), &request.method, after);
         let started = (|| -> PyResult<_> {
             let responder = Bound::new(py, responder)?;
             let input = self.input_for(py, body)?;
@@ -602,16 +603,13 @@ impl EventLoop {
 /// The responder's view of a connection's output buffer.
 struct SharedOutput(Arc<std::sync::Mutex<Vec<u8>>>);
 
-impl io::Write for SharedOutput {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+impl Sink for SharedOutput {
+    /// A copy into memory, which never blocks: not worth releasing the GIL.
+    fn send(&mut self, _py: Python<'_>, bytes: &[u8]) -> io::Result<()> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

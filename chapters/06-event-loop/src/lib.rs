@@ -31,6 +31,7 @@ pub mod connection;
 pub mod connections;
 pub mod event_loop;
 pub mod master;
+pub mod stepping;
 
 pub use connection::Timeouts;
 pub use event_loop::{EventLoop, LoopConfig};

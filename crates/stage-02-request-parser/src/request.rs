@@ -60,7 +60,7 @@ pub enum BodyFraming {
     /// Exactly this many bytes follow the head.
     Length(u64),
     /// `Transfer-Encoding: chunked`: chunks follow, ending with a zero-size
-    /// chunk. This stage's reader refuses it (501); chapter 5 decodes it.
+    /// chunk. This stage's reader does not decode it, and refuses it (501).
     Chunked,
 }
 

@@ -2,9 +2,9 @@
 //!
 //! When the length of a body is not known before it is sent (a Python
 //! generator, say), HTTP/1.1 can send it in chunks, each preceded by its
-//! size in hexadecimal. A chunk of size zero ends the body. Chapter 5 uses
-//! this for responses without a `Content-Length`, and decodes it in
-//! requests.
+//! size in hexadecimal. A chunk of size zero ends the body. This module
+//! writes chunks; a server uses it for responses without a
+//! `Content-Length` on a connection that stays open.
 
 /// The zero-size chunk and the empty trailer section: the end of the body.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";

@@ -19,7 +19,7 @@ use stage_02::{Limits, Parsed, parse_request};
 use stage_03::{ResponseWriter, SystemClock};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::input::Input;
-use stage_04::{AfterResponse, Responder, run_app};
+use stage_04::{AfterResponse, Blocking, Responder, run_app};
 
 const APP: &str = r#"
 def application(environ, start_response):
@@ -114,7 +114,7 @@ fn main() -> PyResult<()> {
                 let responder = Bound::new(
                     py,
                     Responder::new(
-                        Box::new(std::io::sink()),
+                        Box::new(Blocking(std::io::sink())),
                         writer.clone(),
                         "GET",
                         AfterResponse::Close,

@@ -273,7 +273,8 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
 // ANCHOR: build_environ
 /// The `environ` dict for one request: the CGI variables, then the
 /// `wsgi.*` entries PEP 3333 requires. `input` is the body as a file-like
-/// object: [`Input`](crate::input::Input) here, a streaming one in chapter 5.
+/// object: [`Input`](crate::input::Input) in this stage's server, or any
+/// other object with the methods PEP 3333 lists.
 pub fn build_environ<'py>(
     py: Python<'py>,
     request: &Request,

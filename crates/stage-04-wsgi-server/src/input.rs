@@ -5,8 +5,8 @@
 //! body limit) before calling the app, so the object is a cursor over
 //! bytes in memory, and end-of-file is exactly at `CONTENT_LENGTH`: an app
 //! that calls `read()` gets the body, never a hang waiting for bytes the
-//! client will not send. Chapter 5 replaces it with one that streams from
-//! the socket.
+//! client will not send. The price is memory: the whole body is held
+//! while the app runs.
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;

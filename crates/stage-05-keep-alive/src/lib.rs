@@ -27,6 +27,7 @@ pub mod chunked;
 pub mod input;
 pub mod persist;
 pub mod replay;
+pub mod request_error;
 pub mod server;
 
 pub use server::{Server, ServerConfig};

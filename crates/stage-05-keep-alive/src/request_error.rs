@@ -1,0 +1,63 @@
+//! A body the client got wrong, found while the application reads it.
+//!
+//! Stage-04 read the whole body before calling the app, so a bad body was
+//! refused before the app ran. Here the body is read as the app asks for
+//! it, and a malformed chunk, a body over the limit or a client that stops
+//! sending is found in the middle of a `wsgi.input.read()`. It reaches the
+//! app as a [`RequestError`] carrying the status it earns; an app that lets
+//! it propagate gets its client that status (400, 408, 413) rather than a
+//! 500, which would blame the app for the client's mistake.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use stage_04::Responder;
+use stage_04::run::{Outcome, call, close_always, conclude, conclude_as, send_result};
+
+// ANCHOR: request_error
+pyo3::create_exception!(
+    stage05,
+    RequestError,
+    pyo3::exceptions::PyOSError,
+    "The request body is at fault: args are (status, message)."
+);
+// ANCHOR_END: request_error
+
+// ANCHOR: run_app
+/// Stage-04's request driver, made of the same blocks, with one more
+/// ending: a [`RequestError`] before the head went out is answered with
+/// the status it carries.
+pub fn run_app(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    responder: &Bound<'_, Responder>,
+) -> Outcome {
+    let error = match call(app, environ, responder) {
+        Err(error) => Some(error),
+        Ok(body) => {
+            let sent = send_result(py, &body, responder);
+            close_always(&body, sent)
+        }
+    };
+    match error.as_ref().and_then(|e| request_error_status(py, e)) {
+        Some((code, text)) => conclude_as(py, responder, error, code, &text),
+        None => conclude(py, responder, error),
+    }
+}
+// ANCHOR_END: run_app
+
+/// The status and message a [`RequestError`] carries, if `error` is one.
+fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<(u16, String)> {
+    if !error.is_instance_of::<RequestError>(py) {
+        return None;
+    }
+    let value = error.value(py);
+    let code = value
+        .getattr("args")
+        .ok()?
+        .get_item(0)
+        .ok()?
+        .extract()
+        .ok()?;
+    Some((code, format!("{value}\n")))
+}

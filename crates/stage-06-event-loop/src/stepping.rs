@@ -1,0 +1,80 @@
+//! The app's response, one piece at a time.
+//!
+//! Stage-04's `run_app` sends a whole response in one go: it iterates the
+//! app's result and writes each piece to the socket, blocking while the
+//! client is slow. An event loop cannot block, so the same blocks
+//! (`call`, `pieces_of`, `send_piece`, `finish`) are composed the other
+//! way round here: [`begin`] calls the app, and each [`InProgress::step`]
+//! sends one more piece. Between two steps the loop writes to the socket,
+//! serves other connections, and stops pulling from a generator while its
+//! client is not reading.
+
+use pyo3::exceptions::PyConnectionError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyIterator};
+use stage_04::Responder;
+use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
+
+// ANCHOR: in_progress
+/// A response whose body is still being pulled from the app.
+pub struct InProgress {
+    body: Py<PyAny>,
+    pieces: Py<PyIterator>,
+}
+
+/// Where a response stands after a step.
+pub enum Step {
+    /// More body may follow.
+    More(InProgress),
+    /// The response is over.
+    Done(Outcome),
+}
+
+/// Calls the application; its body is then sent by [`InProgress::step`].
+pub fn begin(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    responder: &Bound<'_, Responder>,
+) -> Step {
+    let body = match call(app, environ, responder) {
+        Ok(body) => body,
+        Err(error) => return Step::Done(conclude(py, responder, Some(error))),
+    };
+    match pieces_of(&body, responder) {
+        Ok(pieces) => Step::More(InProgress {
+            body: body.unbind(),
+            pieces: pieces.unbind(),
+        }),
+        Err(error) => Step::Done(finish(py, &body, responder, Err(error))),
+    }
+}
+
+impl InProgress {
+    /// Sends the next piece of the body, or finishes the response.
+    pub fn step(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Step {
+        let body = self.body.bind(py).clone();
+        let sent = match self.pieces.bind(py).clone().next() {
+            None => responder
+                .try_borrow_mut()
+                .map_err(PyErr::from)
+                .and_then(|mut r| r.end_body(py)),
+            Some(Err(error)) => Err(error),
+            Some(Ok(piece)) => match send_piece(py, &piece, responder) {
+                Ok(()) => return Step::More(self),
+                Err(error) => Err(error),
+            },
+        };
+        Step::Done(finish(py, &body, responder, sent))
+    }
+
+    /// The client went away mid-response: close the result all the same.
+    pub fn abandon(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Outcome {
+        if let Ok(mut responder) = responder.try_borrow_mut() {
+            responder.client_went_away();
+        }
+        let gone = PyConnectionError::new_err("the client went away");
+        finish(py, self.body.bind(py), responder, Err(gone))
+    }
+}
+// ANCHOR_END: in_progress
