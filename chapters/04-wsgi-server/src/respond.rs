@@ -665,7 +665,6 @@ fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<u16> {
         .extract::<u16>()
         .ok()
 }
-// ANCHOR_END: conclude
 
 /// Prepares a connection to be aborted: with a zero linger time, closing
 /// the socket sends a reset (RST) instead of a normal end (FIN), so the

@@ -5,6 +5,8 @@
 //! mdBook anchors (`ex-ID`), described by a block comment at the end of the
 //! same file (title, kind, hints, the tests that check it, the starter).
 //!
+//! - [`anchors`] checks that the stage sources' anchors pair up and fence
+//!   whole items;
 //! - [`generate`] writes `chapters/NN-slug/`, a copy of each stage crate
 //!   whose regions hold their starters, with the stage's tests;
 //! - [`runner`] is what a learner uses: progress, the next exercise, hints,
@@ -12,6 +14,7 @@
 //! - [`verify`] proves, in CI, that every starter fails and every exercise
 //!   can be solved.
 
+pub mod anchors;
 pub mod diff;
 pub mod exercise;
 pub mod generate;
