@@ -136,15 +136,3 @@ mod tests {
         assert!(all.take(Token(0)).is_none(), "token 0 is the listener's");
     }
 }
-
-/* workshop exercise
-id: 06.4-reuse-slots
-title: Give a closed connection's slot to the next one
-kind: fix the bug
-book: ch06-event-loop.html#where-the-time-goes
-tests: tokens_index_slots_and_closed_slots_are_reused
-hint: Open two connections, close the first, open a third: which token does it get, and how long is the vector now? After a million connections?
-hint: Closed slots are on the `free` list (see `close`); hand out the last of them before growing the vector.
-starter:
-        Token(self.slots.len() + 1)
-*/

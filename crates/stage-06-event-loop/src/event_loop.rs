@@ -732,27 +732,3 @@ fn release(responder: &Bound<'_, Responder>) {
         responder.release();
     }
 }
-
-/* workshop exercise
-id: 06.3-backpressure
-title: Stop pulling when the client is not reading
-kind: fix the bug
-book: ch06-event-loop.html#calling-the-app-and-backpressure
-tests: a_client_that_does_not_read_pauses_the_generator
-hint: Ask a generator for 64 MB and read none of it: where do the bytes go while the socket is full?
-hint: Before pulling the next piece, look at how much output is already waiting; past `high_water`, stop and come back when the socket has taken some.
-starter:
-            // Pull the next piece.
-*/
-
-/* workshop exercise
-id: 06.2-edge-triggered
-title: Go on until nothing moves
-kind: fix the bug
-book: ch06-event-loop.html#one-thread-every-connection
-tests: requests_that_arrive_together_are_all_answered
-hint: Send three requests in one write: how many readiness events does the socket produce? How many requests does one pass answer?
-hint: Readiness is edge-triggered: it is reported once. Loop while the pass changed something (input, output, phase, bytes moved).
-starter:
-            break true;
-*/

@@ -12,19 +12,23 @@
 //!   second one;
 //! - an `ANCHOR` never closed, or opened twice in one file;
 //! - a marker that shares its line with code (a region is whole lines);
-//! - in Rust files, a region whose brackets do not balance.
+//! - in Rust files, a region whose brackets do not balance;
+//! - an `ex-ID` region without its exercise file, or an exercise file
+//!   without its region.
 //!
-//! The last is a cheap stand-in for "a region encloses whole items": the
-//! region's `()`, `[]` and `{}` must pair up, ignoring those in comments,
-//! strings and character literals. It does not parse Rust (a region could
-//! hold half of one statement and half of the next and still balance), but
-//! it catches the usual slip, a marker one line off that cuts a block or a
-//! call in two, and that is good enough here.
+//! The bracket rule is a cheap stand-in for "a region encloses whole
+//! items": the region's `()`, `[]` and `{}` must pair up, ignoring those in
+//! comments, strings and character literals. It does not parse Rust (a
+//! region could hold half of one statement and half of the next and still
+//! balance), but it catches the usual slip, a marker one line off that cuts
+//! a block or a call in two, and that is good enough here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::ops::Range;
 use std::path::Path;
+
+use crate::exercise::{EXERCISES_DIR, exercise_files};
 
 /// One region, as its markers fence it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,7 +304,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), 
     Ok(())
 }
 
-/// Every anchor of the stage sources, and every problem with them.
+/// Every anchor of the stage sources, and every problem with them,
+/// including an `ex-ID` region without an exercise file under
+/// [`EXERCISES_DIR`] and an exercise file without its region.
 pub fn check(root: &Path) -> Result<(Vec<Anchor>, Vec<String>), String> {
     let mut anchors = Vec::new();
     let mut problems = Vec::new();
@@ -308,6 +314,34 @@ pub fn check(root: &Path) -> Result<(Vec<Anchor>, Vec<String>), String> {
         let (found, wrong) = scan(&file, &text);
         anchors.extend(found);
         problems.extend(wrong);
+    }
+    let ids: BTreeSet<String> = exercise_files(root)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut regions: BTreeMap<&str, &Anchor> = BTreeMap::new();
+    for anchor in &anchors {
+        let Some(id) = anchor.name.strip_prefix("ex-") else {
+            continue;
+        };
+        if let Some(first) = regions.insert(id, anchor) {
+            problems.push(format!(
+                "{}:{}: the exercise region `{}` is also in {}",
+                anchor.file, anchor.lines.start, anchor.name, first.file
+            ));
+        }
+        if !ids.contains(id) {
+            problems.push(format!(
+                "{}:{}: the exercise region `{}` has no {EXERCISES_DIR}/{id}.md",
+                anchor.file, anchor.lines.start, anchor.name
+            ));
+        }
+    }
+    for id in ids.iter().filter(|id| !regions.contains_key(id.as_str())) {
+        problems.push(format!(
+            "{EXERCISES_DIR}/{id}.md: no stage source has the region `// ANCHOR: ex-{id}`"
+        ));
     }
     Ok((anchors, problems))
 }
