@@ -242,27 +242,26 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn add(&mut self, stream: TcpStream, peer: SocketAddr) {
         let Ok(local) = stream.local_addr() else {
             return;
         };
         let _ = stream.set_nodelay(true);
-        let token = self.connections.next_token();
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if self
-            .poll
-            .registry()
-            .register(&mut stream, token, interest)
-            .is_err()
-        {
-            return;
-        }
         let deadline = Instant::now() + self.config.keep_alive;
-        self.connections.add(Connection::new(
-            stream,
-            ConnectionInfo { local, peer },
-            deadline,
-        ));
+        let conn = Connection::new(stream, ConnectionInfo { local, peer }, deadline);
+        // The poll reports a socket by its token, which is known once the
+        // connection has its slot: register it then, or close it.
+        let token = self.connections.add(conn);
+        let Some(mut conn) = self.connections.take(token) else {
+            return;
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registry = self.poll.registry();
+        if registry.register(&mut conn.stream, token, interest).is_ok() {
+            self.connections.put_back(token, conn);
+        } else {
+            self.connections.close(token);
+        }
     }
 
     // ANCHOR: service
