@@ -229,7 +229,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens() {
+    fn header_names_must_be_tokens() {
         assert!(is_token("Content-Type") && is_token("x-a_b.c~1"));
         for bad in ["", "Bad Name", "a:b", "a\r\nb", "caf\u{e9}", "(x)", "a/b"] {
             assert!(!is_token(bad), "{bad:?}");

@@ -609,7 +609,7 @@ mod tests {
     }
 
     #[test]
-    fn header_keys() {
+    fn underscored_header_names_cannot_spoof_environ_keys() {
         assert_eq!(
             http_key("X-Forwarded-For").as_deref(),
             Some("HTTP_X_FORWARDED_FOR")
