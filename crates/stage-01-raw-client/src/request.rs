@@ -31,17 +31,3 @@ pub fn build_request(method: &str, url: &Url, body: &[u8]) -> Vec<u8> {
     // ANCHOR_END: ex-01.2-request-bytes
 }
 // ANCHOR_END: build_request
-
-/* workshop exercise
-id: 01.2-request-bytes
-title: Write the bytes of a request
-kind: implement
-book: ch01-http-is-text.html#the-smallest-complete-request
-tests: request_bytes_are_pinned
-hint: Start with the request line: the method, a space, the target, a space, HTTP/1.1, then \r\n.
-hint: Then Host (url.host_header()), User-Agent, Content-Length only when there is a body, Connection: close, each ending in \r\n.
-hint: An empty line (\r\n) ends the head; the body bytes follow it.
-starter:
-    let _ = (method, url, body, USER_AGENT);
-    todo!("exercise 01.2: build the request line, the headers, the empty line and the body")
-*/

@@ -166,17 +166,3 @@ mod tests {
         ));
     }
 }
-
-/* workshop exercise
-id: 01.3-split-response
-title: Split a response into status line, headers and body
-kind: implement
-book: ch01-http-is-text.html#the-response-mirrors-the-request
-tests: splits_a_simple_response keeps_non_ascii_header_bytes_as_latin1 an_empty_reason_phrase_is_allowed refuses_what_is_not_a_response fetches_a_response_that_arrives_one_byte_at_a_time
-hint: The head ends at the first \r\n\r\n (the helper `find` finds it); no such sequence means Incomplete.
-hint: Decode the head with `latin1`, split it on \r\n; the first line goes to `parse_status_line`.
-hint: Each header line splits at its first ':'; trim spaces and tabs around the value.
-starter:
-    let _ = (bytes, find, latin1, parse_status_line);
-    todo!("exercise 01.3: find the empty line, parse the status line and the headers")
-*/

@@ -193,15 +193,3 @@ mod tests {
         );
     }
 }
-
-/* workshop exercise
-id: 01.4-host-header
-title: The Host header of an IPv6 address
-kind: fix the bug
-book: ch01-http-is-text.html#the-smallest-complete-request
-tests: ipv6_literals_keep_their_brackets_in_the_host_header splits_host_port_and_target defaults_to_port_80_and_root_path
-hint: What does `::1` followed by `:8080` look like? Where does the address end and the port begin?
-hint: An IPv6 literal in a Host header is written in brackets (RFC 9110, section 7.2): [::1]:8080.
-starter:
-        let host = self.host.clone();
-*/

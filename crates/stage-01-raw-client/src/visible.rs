@@ -52,16 +52,3 @@ mod tests {
         assert_eq!(visible(b"\x00\x7f\xe9\t\\"), "\\x00\\x7f\\xe9\\t\\\\");
     }
 }
-
-/* workshop exercise
-id: 01.1-visible-bytes
-title: Make CR and LF visible
-kind: fix the bug
-book: ch01-http-is-text.html#making-bytes-visible
-tests: crlf_is_shown_then_broken a_bare_lf_differs_from_crlf
-hint: Run the tests and compare the two renderings: where does the expected one break the line?
-hint: After showing LF as \n, the renderer must also start a new line, so a message reads line by line.
-starter:
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-*/

@@ -116,16 +116,3 @@ mod tests {
         assert_eq!(split_target("*"), ("*", ""));
     }
 }
-
-/* workshop exercise
-id: 02.1-split-target
-title: Split the target into path and query
-kind: implement
-book: ch02-parsing-requests.html#path-and-query
-tests: splits_at_the_first_question_mark_only
-hint: Only the first `?` separates path from query: `/a?b?c` has the query `b?c`.
-hint: `str::split_once` splits at the first occurrence; no `?` means the whole target is the path.
-starter:
-    let _ = target;
-    todo!("exercise 02.1: split the target at its first '?'")
-*/

@@ -41,15 +41,3 @@ mod tests {
         assert_eq!(out, expected);
     }
 }
-
-/* workshop exercise
-id: 03.4-empty-chunk
-title: An empty piece of body is not an empty chunk
-kind: fix the bug
-book: ch03-building-responses.html#the-receiver-must-know-where-the-body-ends
-tests: chunks_carry_their_size_in_hex
-hint: What does this function write for empty data? Read it as the client would: what does a chunk of size 0 mean?
-hint: A Python generator may yield b"" halfway through a body; that must write nothing at all.
-starter:
-    // Every piece becomes a chunk.
-*/

@@ -149,16 +149,3 @@ mod tests {
         }
     }
 }
-
-/* workshop exercise
-id: 03.3-body-allowed
-title: Which responses never have a body
-kind: implement
-book: ch03-building-responses.html#no-body-on-purpose
-tests: bodies_are_forbidden_exactly_where_http_says
-hint: Three kinds of response have no body, whatever their headers say: every 1xx, 204 No Content and 304 Not Modified.
-hint: `matches!(code, 100..=199 | 204 | 304)` names them in one pattern.
-starter:
-    let _ = code;
-    todo!("exercise 03.3: which status codes may carry a body?")
-*/

@@ -392,30 +392,3 @@ pub(crate) fn type_name(object: &Bound<'_, PyAny>) -> String {
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into())
 }
-
-/* workshop exercise
-id: 04.4-defer-headers
-title: start_response records; it does not send
-kind: fix the bug
-book: ch04-wsgi-server.html#start_response-records-it-does-not-send
-tests: an_app_can_change_its_mind_before_the_first_chunk
-hint: After this version's start_response, can the app still replace "200 OK" with an error page? Look at what went on the wire.
-hint: PEP 3333: headers go out with the first non-empty piece of body, the first write(), or at the end of an empty body; send_body already does that.
-starter:
-        let mut this = slf.borrow_mut();
-        this.started = Some(started);
-        this.send_head(slf.py())?;
-        drop(this);
-*/
-
-/* workshop exercise
-id: 04.6-exc-info
-title: exc_info after the head went out
-kind: fix the bug
-book: ch04-wsgi-server.html#start_response-records-it-does-not-send
-tests: exc_info_after_the_head_re_raises
-hint: The status is already on the wire: the new status can never reach the client. What does PEP 3333 say start_response must do then?
-hint: Re-raise the app's exception, exc_info[1], so that it propagates and the server aborts the connection.
-starter:
-                Some(_) if this.headers_sent() => {}
-*/

@@ -219,19 +219,3 @@ pub fn conclude_as(
 pub fn abort_on_close(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO))
 }
-
-/* workshop exercise
-id: 04.5-close-always
-title: close(), whatever happened
-kind: fix the bug
-book: ch04-wsgi-server.html#close-always
-tests: close_is_called_once_on_success_on_error_and_when_the_client_leaves
-hint: This version closes the result only when sending went well. What about a body that raised, or a client that left?
-hint: Call close() in every case, then report the first error of the two.
-starter:
-    // Close the result once it has been sent.
-    let error = match sent {
-        Ok(()) => call_close(body).err(),
-        Err(error) => Some(error),
-    };
-*/

@@ -355,17 +355,3 @@ impl<T: Transport> BodyReader<T> {
         self.stream
     }
 }
-
-/* workshop exercise
-id: 05.4-drain
-title: Drain the body the app did not read
-kind: implement
-book: ch05-keep-alive.html#what-the-app-did-not-read
-tests: an_unread_body_is_drained_before_the_next_request a_body_too_large_to_drain_closes_the_connection
-hint: Keep calling self.read(READ_CHUNK) until self.is_done(), counting what you throw away.
-hint: Give up (return false, the connection will close) past max_drain bytes, after the deadline, or on any error.
-hint: A reader that failed, or a client still waiting for 100 Continue, cannot be drained: the body may never come.
-starter:
-        let _ = (max_drain, deadline, READ_CHUNK);
-        todo!("exercise 05.4: read and discard until the body's end, within the bounds")
-*/

@@ -353,17 +353,3 @@ mod tests {
         assert_eq!(decode(long_ext.as_bytes()), Err(ChunkError::LineTooLong));
     }
 }
-
-/* workshop exercise
-id: 05.2-chunk-size
-title: A chunk size is never empty
-kind: fix the bug
-book: ch05-keep-alive.html#request-bodies-streamed
-tests: refuses_what_a_lenient_decoder_would_guess_at
-hint: This version reads an empty size line as 0, as httparse's own chunk-size parser does. What does a size of 0 mean?
-hint: chunk-size is 1*HEXDIG: at least one hex digit (RFC 9112, section 7.1). Anything else is malformed: refuse it.
-starter:
-    if size.is_empty() {
-        return Ok(0);
-    }
-*/

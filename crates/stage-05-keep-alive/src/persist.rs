@@ -129,16 +129,3 @@ mod tests {
         );
     }
 }
-
-/* workshop exercise
-id: 05.1-keep-alive
-title: Does the connection stay open?
-kind: implement
-book: ch05-keep-alive.html#who-decides-that-a-connection-stays-open
-tests: http11_persists_unless_told_to_close http10_persists_only_when_asked
-hint: HTTP/1.1 connections persist unless a `close` token is sent; HTTP/1.0 ones only with a `keep-alive` token.
-hint: Connection is a comma-separated, case-insensitive list, and there may be several Connection lines: look at every token of every value.
-starter:
-    let _ = (request, Version::Http10);
-    todo!("exercise 05.1: read the Connection tokens and the version")
-*/

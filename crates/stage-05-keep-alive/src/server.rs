@@ -324,16 +324,3 @@ impl Read for Deadlines<'_> {
     }
 }
 // ANCHOR_END: deadlines
-
-/* workshop exercise
-id: 05.3-carry-over
-title: Keep the bytes of the next request
-kind: fix the bug
-book: ch05-keep-alive.html#the-connection-loop
-tests: a_pipelined_burst_is_answered_in_order a_pipelined_pair_is_pinned
-hint: A client may send its next request before reading the answer to this one. Where are those bytes when this body ends?
-hint: What the body reader received after the body is the start of the next request: it goes back into `buf`.
-starter:
-        body.take_leftover();
-        buf.clear();
-*/

@@ -509,16 +509,3 @@ GET /c HTTP/1.1\r\nHost: t\r\n\r\n";
         assert_eq!(feed(big_length, &small), vec![Err(413)]);
     }
 }
-
-/* workshop exercise
-id: 06.1-body-as-it-comes
-title: Take a body out of the input as it arrives
-kind: implement
-book: ch06-event-loop.html#parsing-without-waiting
-tests: pipelined_requests_come_out_in_order_whatever_the_pieces
-hint: `left` bytes of body are still to come; `input` holds what has arrived (maybe less, maybe the next request too).
-hint: Move at most `left` bytes from the front of `input` to `body`, count them off, and say whether the body is now complete.
-starter:
-                        let _ = (&left, &body);
-                        todo!("exercise 06.1: move up to `left` bytes from input to body; true once complete")
-*/

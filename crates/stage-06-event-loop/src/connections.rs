@@ -21,29 +21,26 @@ pub struct Connections {
 }
 
 impl Connections {
-    /// Adds a connection under [`next_token`](Self::next_token), and
-    /// returns that token.
+    /// Adds a connection and returns its token: the slot of a closed
+    /// connection if there is one, else a new slot at the end. Without
+    /// the reuse, a server would grow its vector with every connection it
+    /// ever had; with it, the vector is as long as the most connections
+    /// ever open at once.
     pub fn add(&mut self, conn: Connection) -> Token {
-        let token = self.next_token();
-        let index = token.0 - 1;
-        if index == self.slots.len() {
-            self.slots.push(None);
-        } else {
-            self.free.pop(); // next_token gave the last free slot
-        }
-        self.slots[index] = Some(Box::new(conn));
-        token
-    }
-
-    /// The token the next [`add`](Self::add) will use, so that a socket
-    /// can be registered with the poll before it is added: the last slot
-    /// freed if there is one, else a new slot at the end. Without the
-    /// reuse, a server would grow its vector with every connection it
-    /// ever had.
-    pub fn next_token(&self) -> Token {
+        let conn = Some(Box::new(conn));
         // ANCHOR: ex-06.4-reuse-slots
-        Token(self.free.last().copied().unwrap_or(self.slots.len()) + 1)
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.slots[index] = conn;
+                index
+            }
+            None => {
+                self.slots.push(conn);
+                self.slots.len() - 1
+            }
+        };
         // ANCHOR_END: ex-06.4-reuse-slots
+        Token(index + 1)
     }
 
     /// Takes a connection out to work on it while the loop is borrowed
@@ -106,14 +103,14 @@ mod tests {
     }
 
     #[test]
-    fn tokens_index_slots_and_closed_slots_are_reused() {
+    fn a_connection_is_found_by_its_token_until_it_is_closed() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut all = Connections::default();
         assert!(all.is_empty());
-        let expected = all.next_token();
         let first = all.add(connection(&listener));
         let second = all.add(connection(&listener));
-        assert_eq!((expected, first, second), (Token(1), Token(1), Token(2)));
+        assert_ne!(first, second);
+        assert!(all.take(Token(0)).is_none(), "token 0 is the listener's");
 
         // Taken out and put back: still open, same token.
         let conn = all.take(first).unwrap();
@@ -121,30 +118,35 @@ mod tests {
         all.put_back(first, conn);
         assert_eq!(all.iter_mut().count(), 2);
 
-        // Closed: its slot is the next one given out.
+        // Closed: gone, and once both are, nothing is open.
         drop(all.take(first));
         all.close(first);
-        assert_eq!(all.iter_mut().count(), 1);
-        assert_eq!(all.next_token(), first);
-        assert_eq!(all.add(connection(&listener)), first);
+        let open: Vec<Token> = all.iter_mut().map(|(token, _)| token).collect();
+        assert_eq!(open, [second]);
+        drop(all.take(second));
+        all.close(second);
+        assert!(all.is_empty());
+    }
 
-        for token in [first, second] {
+    #[test]
+    fn closed_slots_are_reused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut all = Connections::default();
+        let kept = all.add(connection(&listener));
+        // Connections come and go one at a time next to one that stays: the
+        // slot each leaves is the next one's, so the vector (tokens are
+        // indexes into it) stays at two slots however many there were.
+        let mut tokens = Vec::new();
+        for _ in 0..20 {
+            let token = all.add(connection(&listener));
+            tokens.push(token);
             drop(all.take(token));
             all.close(token);
         }
-        assert!(all.is_empty());
-        assert!(all.take(Token(0)).is_none(), "token 0 is the listener's");
+        assert!(
+            tokens.iter().all(|&t| t == tokens[0] && t != kept),
+            "every connection after the first should reuse its slot: {tokens:?}"
+        );
+        assert_eq!(all.slots.len(), 2, "the most connections open at once");
     }
 }
-
-/* workshop exercise
-id: 06.4-reuse-slots
-title: Give a closed connection's slot to the next one
-kind: fix the bug
-book: ch06-event-loop.html#where-the-time-goes
-tests: tokens_index_slots_and_closed_slots_are_reused
-hint: Open two connections, close the first, open a third: which token does it get, and how long is the vector now? After a million connections?
-hint: Closed slots are on the `free` list (see `close`); hand out the last of them before growing the vector.
-starter:
-        Token(self.slots.len() + 1)
-*/

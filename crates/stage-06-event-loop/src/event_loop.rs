@@ -237,24 +237,26 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn add(&mut self, stream: TcpStream, peer: SocketAddr) {
         let Ok(local) = stream.local_addr() else {
             return;
         };
         let _ = stream.set_nodelay(true);
-        let token = self.connections.next_token();
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if self
-            .poll
-            .registry()
-            .register(&mut stream, token, interest)
-            .is_err()
-        {
-            return;
-        }
         let info = ConnectionInfo { local, peer };
         let conn = Connection::new(stream, info, self.config.timeouts, Instant::now());
-        self.connections.add(conn);
+        // The poll reports a socket by its token, which is known once the
+        // connection has its slot: register it then, or close it.
+        let token = self.connections.add(conn);
+        let Some(mut conn) = self.connections.take(token) else {
+            return;
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registry = self.poll.registry();
+        if registry.register(&mut conn.stream, token, interest).is_ok() {
+            self.connections.put_back(token, conn);
+        } else {
+            self.connections.close(token);
+        }
     }
 
     // ANCHOR: service
@@ -622,27 +624,3 @@ fn release(responder: &Bound<'_, Responder>) {
         responder.release();
     }
 }
-
-/* workshop exercise
-id: 06.3-backpressure
-title: Stop pulling when the client is not reading
-kind: fix the bug
-book: ch06-event-loop.html#calling-the-app-and-backpressure
-tests: a_client_that_does_not_read_pauses_the_generator
-hint: Ask a generator for 64 MB and read none of it: where do the bytes go while the socket is full?
-hint: Before pulling the next piece, look at how much output is already waiting; past `high_water`, stop and come back when the socket has taken some.
-starter:
-            // Pull the next piece.
-*/
-
-/* workshop exercise
-id: 06.2-edge-triggered
-title: Go on until nothing moves
-kind: fix the bug
-book: ch06-event-loop.html#one-thread-every-connection
-tests: requests_that_arrive_together_are_all_answered
-hint: Send three requests in one write: how many readiness events does the socket produce? How many requests does one pass answer?
-hint: Readiness is edge-triggered: it is reported once. Loop while the pass changed something (input, output, phase, bytes moved).
-starter:
-            break true;
-*/

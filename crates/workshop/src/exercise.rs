@@ -1,7 +1,8 @@
-//! Exercises as they are written in the stage sources.
+//! Exercises: a region of a stage source, and what the workshop says
+//! about it.
 //!
-//! A region of reference code is fenced by two mdBook anchors, which the
-//! book already hides from its includes:
+//! The stage source only marks the region, with two mdBook anchors (which
+//! the book already hides from its includes):
 //!
 //! ```text
 //! // ANCHOR: ex-01.2-request-bytes
@@ -9,24 +10,40 @@
 //! // ANCHOR_END: ex-01.2-request-bytes
 //! ```
 //!
-//! and described by a block comment at the end of the same file:
+//! Everything else is the workshop's, in `crates/workshop/exercises/ID.md`,
+//! one file per exercise named by its id: a few `key: value` lines, then
+//! the hints as a list and the starter as a fenced block:
 //!
-//! ```text
-//! /* workshop exercise
-//! id: 01.2-request-bytes
+//! ````text
 //! title: Write the bytes of a request
-//! kind: implement            (or: fix the bug)
+//! kind: implement                      (or: fix the bug)
 //! book: ch01-http-is-text.html#the-smallest-complete-request
 //! tests: request_bytes_are_pinned other_test_name
-//! hint: one hint per line, shown one at a time
-//! starter:
+//!
+//! ## Hints
+//!
+//! - One item per hint, shown one at a time; an item may go on over
+//!   indented lines.
+//!
+//! ## Starter
+//!
+//! ```rust
 //!     the text that replaces the region in the learner's copy
-//! */
 //! ```
+//! ````
+//!
+//! Markdown, so that a teacher edits prose as prose and the starter as
+//! code; the starter is taken verbatim, indentation and all, up to the
+//! first line that is exactly three backticks.
 
 use std::fmt;
+use std::fs;
+use std::path::Path;
 
-/// One exercise, read from a stage source file.
+/// Where the exercise files are, relative to the repository root.
+pub const EXERCISES_DIR: &str = "crates/workshop/exercises";
+
+/// One exercise: its file under [`EXERCISES_DIR`], and where its region is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exercise {
     /// A stable id such as `01.2-request-bytes`; its first two digits are
@@ -44,11 +61,12 @@ pub struct Exercise {
     pub hints: Vec<String>,
     /// The lines that replace the reference region in the learner's copy.
     pub starter: String,
-    /// The stage source file, relative to the repository root.
+    /// The stage source file holding the region, relative to the
+    /// repository root.
     pub file: String,
 }
 
-/// A metadata block or region that does not make sense.
+/// An exercise file or region that does not make sense.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExerciseError(pub String);
 
@@ -59,8 +77,6 @@ impl fmt::Display for ExerciseError {
 }
 
 impl std::error::Error for ExerciseError {}
-
-const BLOCK_START: &str = "/* workshop exercise";
 
 impl Exercise {
     /// The chapter number, from the id's first two digits.
@@ -74,27 +90,42 @@ impl Exercise {
     }
 }
 
-/// Reads every exercise described in `text`, the contents of `file`.
-pub fn exercises_in(file: &str, text: &str) -> Result<Vec<Exercise>, ExerciseError> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BLOCK_START) {
-        let block = &rest[start + BLOCK_START.len()..];
-        let end = block
-            .find("*/")
-            .ok_or_else(|| ExerciseError(format!("{file}: an exercise block is not closed")))?;
-        found.push(parse_block(file, &block[..end])?);
-        rest = &block[end..];
+/// Every exercise file, as its id (the file name without `.md`) and its
+/// text, in id order; a `README.md` there is for people, not an exercise.
+pub fn exercise_files(root: &Path) -> Result<Vec<(String, String)>, ExerciseError> {
+    let dir = root.join(EXERCISES_DIR);
+    let error = |e: std::io::Error| ExerciseError(format!("{EXERCISES_DIR}: {e}"));
+    let mut files = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(error)? {
+        let path = entry.map_err(error)?.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".md"))
+        else {
+            continue;
+        };
+        if id != "README" {
+            files.push((id.to_string(), fs::read_to_string(&path).map_err(error)?));
+        }
     }
-    for exercise in &found {
-        region(text, &exercise.anchor()).map_err(|e| ExerciseError(format!("{file}: {e}")))?;
-    }
-    Ok(found)
+    files.sort();
+    Ok(files)
 }
 
-fn parse_block(file: &str, block: &str) -> Result<Exercise, ExerciseError> {
+/// The parts of an exercise file, in the order they come.
+enum Part {
+    Fields,
+    Hints,
+    Starter { fenced: bool, closed: bool },
+}
+
+/// Reads the exercise `id` from `text`, the contents of its file; `file`
+/// is the stage source that holds its region.
+pub fn parse(id: &str, text: &str, file: &str) -> Result<Exercise, ExerciseError> {
+    let at = |line: usize| format!("{EXERCISES_DIR}/{id}.md:{}", line + 1);
     let mut exercise = Exercise {
-        id: String::new(),
+        id: id.to_string(),
         title: String::new(),
         kind: String::new(),
         book: String::new(),
@@ -103,43 +134,130 @@ fn parse_block(file: &str, block: &str) -> Result<Exercise, ExerciseError> {
         starter: String::new(),
         file: file.to_string(),
     };
-    let mut lines = block.lines();
-    for line in lines.by_ref() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim().to_string();
-        match key.trim() {
-            "id" => exercise.id = value,
-            "title" => exercise.title = value,
-            "kind" => exercise.kind = value,
-            "book" => exercise.book = value,
-            "tests" => exercise.tests = value.split_whitespace().map(str::to_string).collect(),
-            "hint" => exercise.hints.push(value),
-            "starter" => break,
-            other => {
+    let mut part = Part::Fields;
+    for (index, line) in text.lines().enumerate() {
+        let in_fence = matches!(
+            part,
+            Part::Starter {
+                fenced: true,
+                closed: false
+            }
+        );
+        let heading = line.strip_prefix("## ").filter(|_| !in_fence);
+        match heading.map(str::trim) {
+            Some("Hints") if matches!(part, Part::Fields) => part = Part::Hints,
+            Some("Starter") if matches!(part, Part::Hints) => {
+                part = Part::Starter {
+                    fenced: false,
+                    closed: false,
+                };
+            }
+            Some(heading) => {
                 return Err(ExerciseError(format!(
-                    "{file}: unknown exercise field {other:?}"
+                    "{}: unexpected heading {heading:?}; the file has `## Hints`, then `## Starter`",
+                    at(index)
                 )));
+            }
+            None => {}
+        }
+        if heading.is_some() {
+            continue;
+        }
+        match &mut part {
+            Part::Fields => {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let Some((key, value)) = line.split_once(':') else {
+                    return Err(ExerciseError(format!(
+                        "{}: expected a `key: value` line",
+                        at(index)
+                    )));
+                };
+                let value = value.trim().to_string();
+                match key.trim() {
+                    "title" => exercise.title = value,
+                    "kind" => exercise.kind = value,
+                    "book" => exercise.book = value,
+                    "tests" => {
+                        exercise.tests = value.split_whitespace().map(str::to_string).collect();
+                    }
+                    other => {
+                        return Err(ExerciseError(format!(
+                            "{}: unknown field {other:?}",
+                            at(index)
+                        )));
+                    }
+                }
+            }
+            Part::Hints => {
+                if let Some(hint) = line.strip_prefix("- ") {
+                    exercise.hints.push(hint.trim().to_string());
+                } else if line.starts_with(char::is_whitespace) && !line.trim().is_empty() {
+                    // A hint going on over another line.
+                    let Some(hint) = exercise.hints.last_mut() else {
+                        return Err(ExerciseError(format!(
+                            "{}: an indented line before the first hint",
+                            at(index)
+                        )));
+                    };
+                    hint.push(' ');
+                    hint.push_str(line.trim());
+                } else if !line.trim().is_empty() {
+                    return Err(ExerciseError(format!(
+                        "{}: a hint is a list item, `- ...`",
+                        at(index)
+                    )));
+                }
+            }
+            Part::Starter { fenced, closed } => {
+                if *closed || (!*fenced && line.trim().is_empty()) {
+                    if !line.trim().is_empty() {
+                        return Err(ExerciseError(format!(
+                            "{}: text after the starter's fenced block",
+                            at(index)
+                        )));
+                    }
+                } else if !*fenced {
+                    if !line.starts_with("```") {
+                        return Err(ExerciseError(format!(
+                            "{}: the starter is a fenced block, ```rust ... ```",
+                            at(index)
+                        )));
+                    }
+                    *fenced = true;
+                } else if line == "```" {
+                    *closed = true;
+                } else {
+                    exercise.starter.push_str(line);
+                    exercise.starter.push('\n');
+                }
             }
         }
     }
-    exercise.starter = lines.map(|l| format!("{l}\n")).collect();
+    let well_formed_id = id.len() > 5
+        && id.as_bytes()[2] == b'.'
+        && id[..2].bytes().all(|b| b.is_ascii_digit())
+        && id.contains('-');
+    let starter_closed = matches!(part, Part::Starter { closed: true, .. });
     let missing = [
-        ("id", exercise.id.is_empty()),
+        ("id (NN.N-slug)", !well_formed_id),
         ("title", exercise.title.is_empty()),
         (
-            "kind",
+            "kind (implement or fix the bug)",
             !["implement", "fix the bug"].contains(&exercise.kind.as_str()),
         ),
+        ("book", exercise.book.is_empty()),
         ("tests", exercise.tests.is_empty()),
-        ("hint", exercise.hints.is_empty()),
-        ("starter", exercise.starter.trim().is_empty()),
+        ("hints", exercise.hints.is_empty()),
+        (
+            "starter",
+            !starter_closed || exercise.starter.trim().is_empty(),
+        ),
     ];
     if let Some((field, _)) = missing.iter().find(|(_, bad)| *bad) {
         return Err(ExerciseError(format!(
-            "{file}: exercise {:?} has no valid {field}",
-            exercise.id
+            "{EXERCISES_DIR}/{id}.md: no valid {field}"
         )));
     }
     Ok(exercise)
@@ -205,59 +323,54 @@ pub fn replace_region(
     Ok(out)
 }
 
-/// `text` without its exercise blocks: they describe the exercises, and
-/// the learner's copy need not carry the starters and hints.
-pub fn without_blocks(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BLOCK_START) {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("*/")
-            .map_or(rest.len(), |e| start + e + 2);
-        rest = rest[end..].strip_prefix('\n').unwrap_or(&rest[end..]);
-    }
-    out.push_str(rest);
-    let trimmed = out.trim_end();
-    format!("{trimmed}\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SOURCE: &str = "fn f() -> u8 {\n    // ANCHOR: ex-09.1-demo\n    1 + 1\n    // ANCHOR_END: ex-09.1-demo\n}\n\n\
-/* workshop exercise\nid: 09.1-demo\ntitle: Add\nkind: implement\nbook: ch09.html#add\ntests: adds\n\
-hint: Use +.\nhint: Really.\nstarter:\n    todo!()\n*/\n";
+    const SOURCE: &str = "fn f() -> u8 {\n    // ANCHOR: ex-09.1-demo\n    1 + 1\n    // ANCHOR_END: ex-09.1-demo\n}\n";
+
+    const EXERCISE: &str = "title: Add\nkind: implement\nbook: ch09.html#add\ntests: adds sums\n\n\
+## Hints\n\n- Use +.\n- Really,\n  use it.\n\n## Starter\n\n```rust\n    todo!()\n\n    // (sic)\n```\n";
 
     #[test]
-    fn reads_an_exercise_and_its_region() {
-        let exercises = exercises_in("demo.rs", SOURCE).unwrap();
-        assert_eq!(exercises.len(), 1);
-        let exercise = &exercises[0];
+    fn reads_an_exercise_file() {
+        let exercise = parse("09.1-demo", EXERCISE, "demo.rs").unwrap();
         assert_eq!((exercise.id.as_str(), exercise.chapter()), ("09.1-demo", 9));
-        assert_eq!(exercise.hints, ["Use +.", "Really."]);
-        assert_eq!(exercise.starter, "    todo!()\n");
-        assert_eq!(region_text(SOURCE, "ex-09.1-demo").unwrap(), "    1 + 1\n");
+        assert_eq!(
+            (exercise.title.as_str(), exercise.kind.as_str()),
+            ("Add", "implement")
+        );
+        assert_eq!(exercise.tests, ["adds", "sums"]);
+        assert_eq!(exercise.hints, ["Use +.", "Really, use it."]);
+        assert_eq!(exercise.starter, "    todo!()\n\n    // (sic)\n");
+        assert_eq!(exercise.anchor(), "ex-09.1-demo");
     }
 
     #[test]
-    fn replaces_a_region_and_drops_the_blocks() {
+    fn replaces_a_region() {
+        assert_eq!(region_text(SOURCE, "ex-09.1-demo").unwrap(), "    1 + 1\n");
         let replaced = replace_region(SOURCE, "ex-09.1-demo", "    todo!()\n").unwrap();
-        let learner = without_blocks(&replaced);
         assert_eq!(
-            learner,
+            replaced,
             "fn f() -> u8 {\n    // ANCHOR: ex-09.1-demo\n    todo!()\n    // ANCHOR_END: ex-09.1-demo\n}\n"
         );
+        assert!(region(SOURCE, "ex-09.2-other").is_err());
     }
 
     #[test]
     fn refuses_incomplete_exercises() {
-        let no_region = SOURCE.replace("ANCHOR_END: ex-09.1-demo", "ANCHOR_END: other");
-        assert!(exercises_in("demo.rs", &no_region).is_err());
-        let no_tests = SOURCE.replace("tests: adds\n", "");
-        assert!(exercises_in("demo.rs", &no_tests).is_err());
-        let bad_kind = SOURCE.replace("kind: implement", "kind: guess");
-        assert!(exercises_in("demo.rs", &bad_kind).is_err());
+        let broken = [
+            EXERCISE.replace("tests: adds sums\n", ""),
+            EXERCISE.replace("kind: implement", "kind: guess"),
+            EXERCISE.replace("title:", "titel:"),
+            EXERCISE.replace("- Use +.", "Use +."),
+            EXERCISE.replace("\n```\n", "\n"),
+            EXERCISE.replace("## Hints", "## Hint"),
+            format!("{EXERCISE}more\n"),
+        ];
+        for text in &broken {
+            assert!(parse("09.1-demo", text, "demo.rs").is_err(), "{text}");
+        }
+        assert!(parse("demo", EXERCISE, "demo.rs").is_err());
     }
 }

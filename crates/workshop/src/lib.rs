@@ -1,10 +1,14 @@
 //! # The workshop
 //!
 //! Exercises carved out of the stage crates, which stay the single source
-//! of truth: each exercise is a region of reference code fenced by two
-//! mdBook anchors (`ex-ID`), described by a block comment at the end of the
-//! same file (title, kind, hints, the tests that check it, the starter).
+//! of truth for the reference code: each exercise is a region of it fenced
+//! by two mdBook anchors (`ex-ID`), and that is all a stage knows of the
+//! workshop. What the workshop says about the region (title, kind, hints,
+//! the tests that check it, the starter) is in its own file,
+//! `crates/workshop/exercises/ID.md` (see [`exercise`]).
 //!
+//! - [`anchors`] checks that the stage sources' anchors pair up and fence
+//!   whole items, and that every exercise has its region;
 //! - [`generate`] writes `chapters/NN-slug/`, a copy of each stage crate
 //!   whose regions hold their starters, with the stage's tests;
 //! - [`runner`] is what a learner uses: progress, the next exercise, hints,
@@ -12,6 +16,7 @@
 //! - [`verify`] proves, in CI, that every starter fails and every exercise
 //!   can be solved.
 
+pub mod anchors;
 pub mod diff;
 pub mod exercise;
 pub mod generate;

@@ -47,7 +47,7 @@ enum Command {
         /// The exercise id.
         id: String,
     },
-    /// Write chapters/ from the stage sources (maintainers).
+    /// Write chapters/ from the stage sources and crates/workshop/exercises/ (maintainers).
     Generate,
     /// Prove every exercise fails on its starter and passes on the reference (CI).
     Verify,

@@ -19,7 +19,8 @@ pub struct Workshop {
 }
 
 impl Workshop {
-    /// Loads the exercises from the stage sources and the learner's progress.
+    /// Loads the exercises (their files and their regions in the stage
+    /// sources) and the learner's progress.
     pub fn open(root: &Path) -> Result<Workshop, String> {
         let exercises = all_exercises(root).map_err(|e| e.to_string())?;
         Ok(Workshop {

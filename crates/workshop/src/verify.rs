@@ -27,7 +27,7 @@ pub fn verify(root: &Path) -> Result<bool, String> {
         }
         return Ok(false);
     }
-    println!("ok   the chapters are up to date with the stage sources");
+    println!("ok   the chapters are up to date with the stage sources and exercise files");
 
     let mut failures = 0;
     for chapter in CHAPTERS {
