@@ -34,6 +34,6 @@ pub mod status;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use close::lingering_close;
-pub use headers::{HeaderLines, ResponseError};
+pub use headers::{HeaderLines, InvalidResponse};
 pub use response::{Framing, Response, ResponseWriter};
 pub use status::{Status, body_allowed, reason_phrase};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use crate::clock::{Clock, SystemClock};
-use crate::headers::{HeaderLines, ResponseError, check_header, push_latin1, push_line};
+use crate::headers::{HeaderLines, InvalidResponse, check_header, push_latin1, push_line};
 use crate::status::{Status, body_allowed};
 
 // ANCHOR: framing
@@ -103,14 +103,14 @@ impl<C: Clock> ResponseWriter<C> {
     /// The body's length becomes `Content-Length`. A HEAD response gets the
     /// same headers as GET would, `Content-Length` included, but no body
     /// (RFC 9110, section 9.3.2).
-    pub fn write(&self, response: &Response, method: &str) -> Result<Vec<u8>, ResponseError> {
+    pub fn write(&self, response: &Response, method: &str) -> Result<Vec<u8>, InvalidResponse> {
         let code = response.status.code;
         let framing = if body_allowed(code) {
             Framing::Length(response.body.len() as u64)
         } else if response.body.is_empty() {
             Framing::NoBody
         } else {
-            return Err(ResponseError::BodyNotAllowed(code));
+            return Err(InvalidResponse::BodyNotAllowed(code));
         };
         let mut bytes = self.head(&response.status, &response.headers, framing)?;
         if method != "HEAD" {
@@ -148,7 +148,7 @@ impl<C: Clock> ResponseWriter<C> {
         status: &Status,
         headers: &[(String, String)],
         framing: Framing,
-    ) -> Result<Vec<u8>, ResponseError> {
+    ) -> Result<Vec<u8>, InvalidResponse> {
         let lines = HeaderLines::from_pairs(headers)?;
         self.head_with_connection(status, &lines, None, framing)
     }
@@ -162,7 +162,7 @@ impl<C: Clock> ResponseWriter<C> {
         headers: &HeaderLines,
         connection: Option<&str>,
         framing: Framing,
-    ) -> Result<Vec<u8>, ResponseError> {
+    ) -> Result<Vec<u8>, InvalidResponse> {
         status.validate()?;
         if let Some(connection) = connection {
             check_header("Connection", connection)?;
@@ -208,8 +208,8 @@ impl<C: Clock> ResponseWriter<C> {
 /// The caller's own `Content-Length` or `Transfer-Encoding` must agree
 /// with the framing; two different answers to "where does the body end"
 /// are exactly what request smuggling feeds on.
-fn check_framing_headers(headers: &HeaderLines, framing: Framing) -> Result<(), ResponseError> {
-    let conflict = |what: &str| Err(ResponseError::FramingConflict(what.to_string()));
+fn check_framing_headers(headers: &HeaderLines, framing: Framing) -> Result<(), InvalidResponse> {
+    let conflict = |what: &str| Err(InvalidResponse::FramingConflict(what.to_string()));
     if headers.has_transfer_encoding() {
         return conflict("Transfer-Encoding is set by the writer from the framing");
     }

@@ -3,7 +3,7 @@
 // and starter in crates/workshop/exercises/.
 //! Status codes, their reason phrases, and which of them may carry a body.
 
-use crate::headers::ResponseError;
+use crate::headers::InvalidResponse;
 
 /// A status code with the reason phrase to send after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +25,9 @@ impl Status {
     }
 
     /// Parses a WSGI-style status string such as `"404 Not Found"`.
-    pub fn parse(text: &str) -> Result<Status, ResponseError> {
+    pub fn parse(text: &str) -> Result<Status, InvalidResponse> {
         let (code, reason) = text.split_once(' ').unwrap_or((text, ""));
-        let bad = || ResponseError::BadStatus(text.to_string());
+        let bad = || InvalidResponse::BadStatus(text.to_string());
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
@@ -41,7 +41,7 @@ impl Status {
 
     /// Checks that the status line can be written as is: a code from 100
     /// to 999 and a reason phrase with no control characters.
-    pub fn validate(&self) -> Result<(), ResponseError> {
+    pub fn validate(&self) -> Result<(), InvalidResponse> {
         let reason_ok = self
             .reason
             .chars()
@@ -49,7 +49,7 @@ impl Status {
         if (100..=999).contains(&self.code) && reason_ok {
             Ok(())
         } else {
-            Err(ResponseError::BadStatus(format!(
+            Err(InvalidResponse::BadStatus(format!(
                 "{} {}",
                 self.code, self.reason
             )))

@@ -5,7 +5,7 @@
 //! The exact bytes the response writer produces.
 
 use ch03::chunked::{LAST_CHUNK, encode_chunk};
-use ch03::headers::ResponseError;
+use ch03::headers::InvalidResponse;
 use ch03::{FixedClock, Framing, HeaderLines, Response, ResponseWriter, Status, body_allowed};
 use proptest::prelude::*;
 use stage_01::{split_response, visible};
@@ -77,7 +77,7 @@ fn statuses_without_a_body_have_no_length_and_refuse_a_body() {
         let with_body = Response::new(code).body(b"x".to_vec());
         assert_eq!(
             writer().write(&with_body, "GET"),
-            Err(ResponseError::BodyNotAllowed(code))
+            Err(InvalidResponse::BodyNotAllowed(code))
         );
     }
 }
@@ -107,7 +107,7 @@ fn injected_headers_are_refused_and_nothing_is_written() {
         assert!(
             matches!(
                 result,
-                Err(ResponseError::BadHeaderName(_) | ResponseError::BadHeaderValue { .. })
+                Err(InvalidResponse::BadHeaderName(_) | InvalidResponse::BadHeaderValue { .. })
             ),
             "{name:?}: {value:?} gave {result:?}"
         );
@@ -120,7 +120,7 @@ fn injected_headers_are_refused_and_nothing_is_written() {
     let past_latin1 = Response::new(200).header("X", "\u{2603}");
     assert_eq!(
         writer().write(&past_latin1, "GET"),
-        Err(ResponseError::NotLatin1 { name: "X".into() })
+        Err(InvalidResponse::NotLatin1 { name: "X".into() })
     );
 }
 
@@ -147,18 +147,18 @@ fn framing_headers_must_agree_with_the_framing() {
         .body(b"hi".to_vec());
     assert!(matches!(
         writer().write(&wrong_length, "GET"),
-        Err(ResponseError::FramingConflict(_))
+        Err(InvalidResponse::FramingConflict(_))
     ));
 
     let te = vec![("Transfer-Encoding".to_string(), "chunked".to_string())];
     assert!(matches!(
         writer().head(&Status::new(200), &te, Framing::Chunked),
-        Err(ResponseError::FramingConflict(_))
+        Err(InvalidResponse::FramingConflict(_))
     ));
     let cl = vec![("Content-Length".to_string(), "5".to_string())];
     assert!(matches!(
         writer().head(&Status::new(200), &cl, Framing::Close),
-        Err(ResponseError::FramingConflict(_))
+        Err(InvalidResponse::FramingConflict(_))
     ));
 }
 
@@ -185,7 +185,7 @@ proptest! {
     #[test]
     fn any_value_with_cr_or_lf_is_refused(before in "[ -~]{0,10}", eol in "[\r\n]", after in "[ -~]{0,10}") {
         let response = Response::new(200).header("X", &format!("{before}{eol}{after}"));
-        let is_bad_value = matches!(writer().write(&response, "GET"), Err(ResponseError::BadHeaderValue { .. }));
+        let is_bad_value = matches!(writer().write(&response, "GET"), Err(InvalidResponse::BadHeaderValue { .. }));
         prop_assert!(is_bad_value);
     }
 }
@@ -215,7 +215,7 @@ fn the_server_can_say_what_follows_the_response() {
     );
     assert!(matches!(
         injected,
-        Err(ResponseError::BadHeaderValue { .. })
+        Err(InvalidResponse::BadHeaderValue { .. })
     ));
 }
 
@@ -241,5 +241,5 @@ fn header_lines_are_checked_once_and_kept_as_bytes() {
         .unwrap();
     assert_eq!(visible(&head).matches("Date:").count(), 1);
     let wrong = writer().head_with_connection(&Status::new(200), &lines, None, Framing::Length(8));
-    assert!(matches!(wrong, Err(ResponseError::FramingConflict(_))));
+    assert!(matches!(wrong, Err(InvalidResponse::FramingConflict(_))));
 }

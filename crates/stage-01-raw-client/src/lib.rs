@@ -22,6 +22,6 @@ pub mod visible;
 
 pub use client::{FetchError, FetchOptions, fetch};
 pub use request::build_request;
-pub use response::{RawResponse, ResponseError, split_response};
+pub use response::{MalformedResponse, RawResponse, split_response};
 pub use url::{Url, UrlError};
 pub use visible::visible;

@@ -24,7 +24,7 @@ pub struct RawResponse {
 
 /// Why the bytes that came back are not an HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseError {
+pub enum MalformedResponse {
     /// The connection closed before the empty line that ends the headers.
     Incomplete,
     /// The first line is not `HTTP/x.y NNN reason`.
@@ -33,22 +33,24 @@ pub enum ResponseError {
     BadHeaderLine(String),
 }
 
-impl fmt::Display for ResponseError {
+impl fmt::Display for MalformedResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ResponseError::Incomplete => {
+            MalformedResponse::Incomplete => {
                 write!(
                     f,
                     "the server closed the connection before the end of the headers"
                 )
             }
-            ResponseError::BadStatusLine(line) => write!(f, "not an HTTP status line: {line:?}"),
-            ResponseError::BadHeaderLine(line) => write!(f, "not a header line: {line:?}"),
+            MalformedResponse::BadStatusLine(line) => {
+                write!(f, "not an HTTP status line: {line:?}")
+            }
+            MalformedResponse::BadHeaderLine(line) => write!(f, "not a header line: {line:?}"),
         }
     }
 }
 
-impl std::error::Error for ResponseError {}
+impl std::error::Error for MalformedResponse {}
 
 impl RawResponse {
     /// The first header named `name`, compared case-insensitively.
@@ -62,22 +64,22 @@ impl RawResponse {
 
 // ANCHOR: split_response
 /// Splits the bytes of a whole response at its empty line.
-pub fn split_response(bytes: &[u8]) -> Result<RawResponse, ResponseError> {
+pub fn split_response(bytes: &[u8]) -> Result<RawResponse, MalformedResponse> {
     // ANCHOR: ex-01.3-split-response
-    let head_end = find(bytes, b"\r\n\r\n").ok_or(ResponseError::Incomplete)?;
+    let head_end = find(bytes, b"\r\n\r\n").ok_or(MalformedResponse::Incomplete)?;
     let head = latin1(&bytes[..head_end]);
     let body = bytes[head_end + 4..].to_vec();
 
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let (version, status, reason) = parse_status_line(status_line)
-        .ok_or_else(|| ResponseError::BadStatusLine(status_line.to_string()))?;
+        .ok_or_else(|| MalformedResponse::BadStatusLine(status_line.to_string()))?;
 
     let mut headers = Vec::new();
     for line in lines {
         let (name, value) = line
             .split_once(':')
-            .ok_or_else(|| ResponseError::BadHeaderLine(line.to_string()))?;
+            .ok_or_else(|| MalformedResponse::BadHeaderLine(line.to_string()))?;
         // Optional white space around the value is not part of it
         // (RFC 9112, section 5.1).
         headers.push((
@@ -150,19 +152,19 @@ mod tests {
     fn refuses_what_is_not_a_response() {
         assert_eq!(
             split_response(b"HTTP/1.1 200 OK\r\n"),
-            Err(ResponseError::Incomplete)
+            Err(MalformedResponse::Incomplete)
         );
         assert!(matches!(
             split_response(b"SSH-2.0-OpenSSH\r\n\r\n"),
-            Err(ResponseError::BadStatusLine(_))
+            Err(MalformedResponse::BadStatusLine(_))
         ));
         assert!(matches!(
             split_response(b"HTTP/1.1 2000 OK\r\n\r\n"),
-            Err(ResponseError::BadStatusLine(_))
+            Err(MalformedResponse::BadStatusLine(_))
         ));
         assert!(matches!(
             split_response(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n"),
-            Err(ResponseError::BadHeaderLine(_))
+            Err(MalformedResponse::BadHeaderLine(_))
         ));
     }
 }

@@ -6,7 +6,7 @@ use stage_02::parse::parse_decimal;
 
 /// Why a response cannot be written. Nothing is written when this happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseError {
+pub enum InvalidResponse {
     /// A status that is not `NNN reason` with a code from 100 to 999 and a
     /// reason phrase without control characters.
     BadStatus(String),
@@ -32,33 +32,35 @@ pub enum ResponseError {
     FramingConflict(String),
 }
 
-impl fmt::Display for ResponseError {
+impl fmt::Display for InvalidResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ResponseError::BadStatus(s) => write!(
+            InvalidResponse::BadStatus(s) => write!(
                 f,
                 "invalid status {s:?}: expected a 3-digit code and a reason phrase"
             ),
-            ResponseError::BadHeaderName(n) => write!(f, "invalid header name {n:?}: not a token"),
-            ResponseError::BadHeaderValue { name, value } => write!(
+            InvalidResponse::BadHeaderName(n) => {
+                write!(f, "invalid header name {n:?}: not a token")
+            }
+            InvalidResponse::BadHeaderValue { name, value } => write!(
                 f,
                 "invalid value for header {name}: {value:?} contains a control character (CR, LF and NUL would let it inject headers)"
             ),
-            ResponseError::NotLatin1 { name } => {
+            InvalidResponse::NotLatin1 { name } => {
                 write!(
                     f,
                     "the value of header {name} has characters beyond latin-1 (U+00FF)"
                 )
             }
-            ResponseError::BodyNotAllowed(code) => {
+            InvalidResponse::BodyNotAllowed(code) => {
                 write!(f, "a {code} response must not have a body")
             }
-            ResponseError::FramingConflict(what) => write!(f, "conflicting framing: {what}"),
+            InvalidResponse::FramingConflict(what) => write!(f, "conflicting framing: {what}"),
         }
     }
 }
 
-impl std::error::Error for ResponseError {}
+impl std::error::Error for InvalidResponse {}
 
 // ANCHOR: token
 /// Whether `name` is a token: one or more of the visible ASCII characters
@@ -80,9 +82,9 @@ pub fn is_token(name: &str) -> bool {
 /// writes a second header the application never meant, and a blank line
 /// would end the head and start a body of the attacker's making. NUL and
 /// the other control characters are refused too (RFC 9110, section 5.5).
-pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
+pub fn check_header(name: &str, value: &str) -> Result<(), InvalidResponse> {
     if !is_token(name) {
-        return Err(ResponseError::BadHeaderName(name.to_string()));
+        return Err(InvalidResponse::BadHeaderName(name.to_string()));
     }
     // Nearly every value is printable ASCII, which one quick pass over the
     // bytes can tell; anything else gets the two checks below.
@@ -94,14 +96,14 @@ pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     }
     // ANCHOR: ex-03.2-header-injection
     if value.chars().any(|c| c != '\t' && c.is_control()) {
-        return Err(ResponseError::BadHeaderValue {
+        return Err(InvalidResponse::BadHeaderValue {
             name: name.to_string(),
             value: value.to_string(),
         });
     }
     // ANCHOR_END: ex-03.2-header-injection
     if value.chars().any(|c| u32::from(c) > 0xff) {
-        return Err(ResponseError::NotLatin1 {
+        return Err(InvalidResponse::NotLatin1 {
             name: name.to_string(),
         });
     }
@@ -145,7 +147,7 @@ impl HeaderLines {
 
     /// Checks `name: value` with [`check_header`] and adds it after the
     /// others; on error nothing is added.
-    pub fn push(&mut self, name: &str, value: &str) -> Result<(), ResponseError> {
+    pub fn push(&mut self, name: &str, value: &str) -> Result<(), InvalidResponse> {
         check_header(name, value)?;
         let is = |known: &str| name.eq_ignore_ascii_case(known);
         if is("Content-Length") {
@@ -163,7 +165,7 @@ impl HeaderLines {
     }
 
     /// Every pair checked and added, in order.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<HeaderLines, ResponseError> {
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<HeaderLines, InvalidResponse> {
         let mut lines = HeaderLines::new();
         for (name, value) in pairs {
             lines.push(name, value)?;
@@ -248,7 +250,7 @@ mod tests {
             assert!(
                 matches!(
                     check_header("X", value),
-                    Err(ResponseError::BadHeaderValue { .. })
+                    Err(InvalidResponse::BadHeaderValue { .. })
                 ),
                 "{value:?}"
             );
@@ -256,7 +258,7 @@ mod tests {
         assert!(check_header("X", "tab\tand caf\u{e9}").is_ok());
         assert_eq!(
             check_header("X", "\u{2603}"),
-            Err(ResponseError::NotLatin1 { name: "X".into() })
+            Err(InvalidResponse::NotLatin1 { name: "X".into() })
         );
     }
 

@@ -115,7 +115,8 @@ impl Core {
                 outcome
             }
             Err(error) => {
-                let mut outcome = refuse(&self.writer, stream, 500, "Internal Server Error\n");
+                let mut outcome =
+                    send_refusal(&self.writer, stream, 500, "Internal Server Error\n");
                 outcome.error = Some(traceback_text(py, &error));
                 outcome
             }
@@ -200,12 +201,18 @@ impl Server {
             // Nothing sent, or the client vanished: no one to answer.
             Ok(None) | Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => return None,
             Err(ReadError::TimedOut) => (
-                self.refuse(&stream, 408, "timed out waiting for the request\n"),
+                send_refusal(
+                    &self.core.writer,
+                    &stream,
+                    408,
+                    "timed out waiting for the request\n",
+                ),
                 None,
             ),
-            Err(ReadError::Parse(e)) => {
-                (self.refuse(&stream, e.status().0, &format!("{e}\n")), None)
-            }
+            Err(ReadError::Parse(e)) => (
+                send_refusal(&self.core.writer, &stream, e.status().0, &format!("{e}\n")),
+                None,
+            ),
         };
         if let Some(traceback) = &outcome.error {
             eprint!("stage-04: the application raised an exception:\n{traceback}");
@@ -228,7 +235,12 @@ impl Server {
         conn: &ConnectionInfo,
     ) -> Outcome {
         let Ok(response_stream) = stream.try_clone() else {
-            return self.refuse(stream, 503, "the server is out of file descriptors\n");
+            return send_refusal(
+                &self.core.writer,
+                stream,
+                503,
+                "the server is out of file descriptors\n",
+            );
         };
         let responder = Responder::new(
             Box::new(Blocking(response_stream)),
@@ -241,10 +253,6 @@ impl Server {
                 .and_then(|input| build_environ(py, request, input.into_any(), conn));
             self.core.call_app(py, stream, environ, responder, run_app)
         })
-    }
-
-    fn refuse(&self, stream: &TcpStream, code: u16, message: &str) -> Outcome {
-        refuse(&self.core.writer, stream, code, message)
     }
 }
 
@@ -259,7 +267,12 @@ impl Serve for Server {
 }
 
 /// Answers a request that never reached the app, and closes.
-pub fn refuse(writer: &Writer, mut out: impl std::io::Write, code: u16, message: &str) -> Outcome {
+pub fn send_refusal(
+    writer: &Writer,
+    mut out: impl std::io::Write,
+    code: u16,
+    message: &str,
+) -> Outcome {
     let response = Response::text(code, message).header("Connection", "close");
     let sent = writer
         .write(&response, "GET")

@@ -14,7 +14,7 @@ use stage_03::{Clock, lingering_close};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::log::AccessEntry;
 use stage_04::run::abort_on_close;
-use stage_04::server::{Core, Serve, access_entry, refuse};
+use stage_04::server::{Core, Serve, access_entry, send_refusal};
 use stage_04::{Blocking, Outcome, Responder};
 
 use crate::body::{BodyLimits, BodyReader, Continue};
@@ -118,7 +118,7 @@ impl Server {
                 Next::Request(request) => request,
                 Next::Close => return,
                 Next::Refuse(code, message) => {
-                    let outcome = refuse(&self.core.writer, &stream, code, &message);
+                    let outcome = send_refusal(&self.core.writer, &stream, code, &message);
                     log(&access_entry(&conn, None, &outcome), &outcome);
                     lingering_close(&stream, self.config.linger);
                     return;
@@ -180,7 +180,7 @@ impl Server {
     ) -> Outcome {
         let expect = expectation(request);
         if expect == Expectation::Unsupported {
-            return refuse(
+            return send_refusal(
                 &self.core.writer,
                 stream,
                 417,
@@ -189,7 +189,7 @@ impl Server {
         }
         let (Ok(body_stream), Ok(response_stream)) = (stream.try_clone(), stream.try_clone())
         else {
-            return refuse(
+            return send_refusal(
                 &self.core.writer,
                 stream,
                 503,

@@ -23,7 +23,7 @@ use stage_04::input::Input;
 use stage_04::log::AccessEntry;
 use stage_04::respond::{Sink, Writer};
 use stage_04::run::abort_on_close;
-use stage_04::server::{access_entry, refuse};
+use stage_04::server::{access_entry, send_refusal};
 use stage_04::{AfterResponse, Outcome, Responder};
 use stage_05::chunked::ChunkLimits;
 use stage_05::persist::{Expectation, after_response, expectation};
@@ -394,13 +394,13 @@ impl EventLoop {
                         Some(conn.input.len() != unparsed)
                     }
                     Progress::Refuse(code, message) => {
-                        self.refuse(conn, code, &message, None);
+                        self.refuse_and_close(conn, code, &message, None);
                         Some(true)
                     }
                     Progress::Complete(request, body) => {
                         if expectation(&request) == Expectation::Unsupported {
                             let message = "only the 100-continue expectation is supported\n";
-                            self.refuse(conn, 417, message, Some(&request));
+                            self.refuse_and_close(conn, 417, message, Some(&request));
                             return Some(true);
                         }
                         self.dispatch(py, conn, request, body)
@@ -413,14 +413,15 @@ impl EventLoop {
     }
     // ANCHOR_END: advance
 
-    fn refuse(
+    /// Answers a request that never reached the app, and closes.
+    fn refuse_and_close(
         &mut self,
         conn: &mut Connection,
         code: u16,
         message: &str,
         request: Option<&Request>,
     ) {
-        let outcome = refuse(&self.writer, &mut *conn.output(), code, message);
+        let outcome = send_refusal(&self.writer, &mut *conn.output(), code, message);
         self.record(&conn.info, request, &outcome);
         conn.close_after_output(Instant::now());
     }
@@ -462,7 +463,7 @@ impl EventLoop {
             Err(error) => {
                 let traceback = stage_04::python::traceback_text(py, &error);
                 eprint!("stage-06: cannot call the application:\n{traceback}");
-                self.refuse(conn, 500, "Internal Server Error\n", Some(&request));
+                self.refuse_and_close(conn, 500, "Internal Server Error\n", Some(&request));
             }
         }
         Some(true)
@@ -590,7 +591,7 @@ impl EventLoop {
             match what {
                 Expired::Request => {
                     let message = "timed out waiting for the request\n";
-                    self.refuse(&mut conn, 408, message, None);
+                    self.refuse_and_close(&mut conn, 408, message, None);
                     conn.give_up_after_output(now);
                     let _ = conn.flush();
                     self.connections.put_back(token, conn);
