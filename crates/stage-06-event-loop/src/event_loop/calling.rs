@@ -1,0 +1,253 @@
+//! Calling the app for a connection's request, and ending it: the part of
+//! the loop that runs Python. [`EventLoop::dispatch`] builds `environ` and
+//! calls the app; [`EventLoop::pump`] pulls its body a piece at a time and
+//! writes each piece; [`EventLoop::finish`] logs the request and decides
+//! what becomes of the connection. The responder writes into the
+//! connection's output buffer, which the loop sends when the socket can
+//! take it.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use pyo3::prelude::*;
+use stage_02::Request;
+use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
+use stage_04::input::Input;
+use stage_04::respond::Sink;
+use stage_04::server::{access_entry, send_refusal};
+use stage_04::{AfterResponse, Outcome, Responder};
+use stage_05::persist::after_response;
+
+use super::EventLoop;
+use crate::connection::{Connection, Phase};
+use crate::stepping::{Step, begin};
+
+impl EventLoop {
+    /// The socket failed: abandon any response in progress (its close()
+    /// is still called) and drop the connection.
+    pub(super) fn broken(&mut self, py: Python<'_>, conn: &mut Connection) -> bool {
+        if let Phase::Responding {
+            request,
+            responder,
+            progress,
+            ..
+        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        {
+            let responder = responder.bind(py);
+            let outcome = match progress {
+                Some(progress) => progress.abandon(py, responder),
+                None => Outcome {
+                    status: 0,
+                    body_bytes: 0,
+                    error: None,
+                    abort: true,
+                    client_gone: true,
+                    reusable: false,
+                },
+            };
+            release(responder);
+            self.record(&conn.info, Some(&request), &outcome);
+        }
+        false
+    }
+
+    /// Reports a request to the log callback, if there is an access log.
+    fn record(
+        &mut self,
+        info: &ConnectionInfo,
+        request: Option<&Request>,
+        outcome: &Outcome,
+    ) {
+        if self.config.access_log {
+            (self.log)(&access_entry(info, request, outcome), outcome);
+        }
+    }
+
+    /// Answers a request that never reached the app, and closes.
+    pub(super) fn refuse_and_close(
+        &mut self,
+        conn: &mut Connection,
+        code: u16,
+        message: &str,
+        request: Option<&Request>,
+    ) {
+        let outcome = send_refusal(&self.writer, &mut *conn.output(), code, message);
+        self.record(&conn.info, request, &outcome);
+        conn.close_after_output(Instant::now());
+    }
+
+    // ANCHOR: dispatch
+    /// Calls the app for a complete request: environ around the body in
+    /// memory, a responder writing into the connection's output buffer.
+    /// Returns `None` when the client went away while the app's body was
+    /// being sent.
+    pub(super) fn dispatch(
+        &mut self,
+        py: Python<'_>,
+        conn: &mut Connection,
+        request: Request,
+        body: Vec<u8>,
+    ) -> Option<bool> {
+        let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
+        let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
+        let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
+        let responder = Responder::new(sink, self.writer.clone(), &request.method, after);
+        let started = (|| -> PyResult<_> {
+            let responder = Bound::new(py, responder)?;
+            let input = self.input_for(py, body)?;
+            let environ = self
+                .connection_environ(py, conn)?
+                .environ(py, &request, input)?;
+            let step = begin(py, self.app.bind(py), environ, &responder);
+            Ok((responder.unbind(), step))
+        })();
+        match started {
+            Ok((responder, Step::More(progress))) => {
+                conn.respond(request, responder, Some(progress), keep_open);
+                self.pump(py, conn)?;
+            }
+            Ok((responder, Step::Done(outcome))) => {
+                conn.respond(request, responder, None, keep_open);
+                self.finish(py, conn, outcome);
+            }
+            Err(error) => {
+                let traceback = stage_04::python::traceback_text(py, &error);
+                eprint!("stage-06: cannot call the application:\n{traceback}");
+                self.refuse_and_close(conn, 500, "Internal Server Error\n", Some(&request));
+            }
+        }
+        Some(true)
+    }
+    // ANCHOR_END: dispatch
+
+    // ANCHOR: pump
+    /// Pulls pieces of the app's body, and sends each one before asking
+    /// for the next: a generator that waits between pieces (server-sent
+    /// events, progress reports) reaches the client as it goes, and a
+    /// client that left is noticed at the next write, which ends the
+    /// response and closes the generator. What the socket cannot take
+    /// waits in the output buffer, up to the high-water mark: then the loop
+    /// stops pulling, and a client that does not read leaves the generator
+    /// suspended and the server's memory bounded. Returns whether a piece
+    /// was pulled, or `None` when the client has gone.
+    pub(super) fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
+        let mut pulled = false;
+        loop {
+            // ANCHOR: ex-06.3-backpressure
+            if conn.pending_output() >= self.config.high_water {
+                conn.wait_for_reader(Instant::now());
+                return Some(pulled);
+            }
+            // ANCHOR_END: ex-06.3-backpressure
+            let Phase::Responding {
+                responder,
+                progress,
+                ..
+            } = &mut conn.phase
+            else {
+                return Some(pulled);
+            };
+            let Some(current) = progress.take() else {
+                return Some(pulled);
+            };
+            pulled = true;
+            match current.step(py, responder.bind(py)) {
+                Step::More(next) => *progress = Some(next),
+                Step::Done(outcome) => {
+                    self.finish(py, conn, outcome);
+                    return Some(true);
+                }
+            }
+            if conn.flush().is_none() {
+                self.broken(py, conn);
+                return None;
+            }
+        }
+    }
+    // ANCHOR_END: pump
+
+    /// What every `environ` on the connection starts with, made at its
+    /// first request and kept for the others.
+    fn connection_environ<'c>(
+        &self,
+        py: Python<'_>,
+        conn: &'c mut Connection,
+    ) -> PyResult<&'c mut ConnectionEnviron> {
+        let first = conn.environ.is_none();
+        let environ = ConnectionEnviron::of_connection(&mut conn.environ, py, &conn.info)?;
+        if first && self.config.multiprocess {
+            environ.set(py, "wsgi.multiprocess", true)?;
+        }
+        Ok(environ)
+    }
+
+    /// The `wsgi.input` for a body: the shared empty one, or a new one.
+    fn input_for<'py>(
+        &mut self,
+        py: Python<'py>,
+        body: Vec<u8>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !body.is_empty() {
+            return Ok(Bound::new(py, Input::new(body))?.into_any());
+        }
+        if let Some(empty) = &self.empty_input {
+            return Ok(empty.bind(py).clone());
+        }
+        let empty = Bound::new(py, Input::new(Vec::new()))?.into_any();
+        self.empty_input = Some(empty.clone().unbind());
+        Ok(empty)
+    }
+
+    /// The response is complete: log it, then keep the connection for the
+    /// next request, or close it.
+    fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
+        let Phase::Responding {
+            request,
+            responder,
+            keep_open,
+            ..
+        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        else {
+            return;
+        };
+        release(responder.bind(py));
+        self.record(&conn.info, Some(&request), &outcome);
+        if let Some(traceback) = &outcome.error {
+            eprint!("stage-06: the application raised an exception:\n{traceback}");
+        }
+        // Whether the connection stays open was said in the response's
+        // head (`dispatch`). A stop that came meanwhile does not change it:
+        // closing after a response that promised keep-alive would drop the
+        // request the client sends next; that one is answered with
+        // `Connection: close` instead.
+        if outcome.abort {
+            conn.abort_after_output();
+        } else if outcome.reusable && keep_open {
+            conn.keep_for_next_request(Instant::now());
+        } else {
+            conn.close_after_output(Instant::now());
+        }
+    }
+}
+
+/// The responder's view of a connection's output buffer.
+struct SharedOutput(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Sink for SharedOutput {
+    /// A copy into memory, which never blocks: not worth releasing the GIL.
+    fn send(&mut self, _py: Python<'_>, bytes: &[u8]) -> io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+fn release(responder: &Bound<'_, Responder>) {
+    if let Ok(mut responder) = responder.try_borrow_mut() {
+        responder.release();
+    }
+}
