@@ -15,13 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use stage_02::read::read_more;
+use stage_02::read::{READ_CHUNK, read_more};
 use stage_02::{BodyFraming, ReadError};
 
 use crate::chunked::{ChunkError, ChunkLimits, ChunkedDecoder, Piece};
-
-/// How much the drain asks for at a time.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Why the body could not be read; each maps to a status.
 #[derive(Debug)]

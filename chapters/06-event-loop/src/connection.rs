@@ -22,8 +22,8 @@ use stage_05::persist::{Expectation, expectation};
 
 use crate::buffer::Buffer;
 
-/// Bytes read from a socket at a time.
-pub const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from a socket at a time: the size every stage reads with.
+pub use stage_02::read::READ_CHUNK;
 
 /// Where a connection stands.
 pub enum Phase {
