@@ -18,7 +18,7 @@ use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
-use stage_05::persist::{Expectation, expectation};
+use stage_05::decode::{Expectation, expectation};
 
 use crate::buffer::Buffer;
 

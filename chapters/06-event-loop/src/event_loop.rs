@@ -27,7 +27,8 @@ use stage_04::respond::Writer;
 use stage_04::server::{access_entry, refuse};
 use stage_04::{AfterResponse, Outcome, Responder, Step, begin};
 use stage_05::chunked::ChunkLimits;
-use stage_05::persist::{Expectation, after_response, expectation};
+use stage_05::decode::{Expectation, expectation};
+use stage_05::persist::after_response;
 
 use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
