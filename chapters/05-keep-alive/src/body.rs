@@ -8,6 +8,9 @@
 //! 1 GB upload never sits in memory; and whatever the app leaves unread is
 //! drained afterwards, because the next request on the connection starts
 //! right where this body ends.
+//!
+//! What the bytes mean is the body decoder's to say ([`crate::decode`]);
+//! the reader here only waits for them.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -16,24 +19,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use stage_02::read::read_more;
-use stage_02::{BodyFraming, ReadError};
+use stage_02::ReadError;
+use stage_02::read::{READ_CHUNK, read_more};
 
-use crate::chunked::{ChunkError, ChunkLimits, ChunkedDecoder, Piece};
-
-/// How much the drain asks for at a time.
-const READ_CHUNK: usize = 64 * 1024;
+use crate::decode::{BodyDecoder, DecodeError, Decoded};
 
 /// Why the body could not be read; each maps to a status.
 #[derive(Debug)]
 pub enum BodyError {
-    /// Malformed chunked framing (400).
-    Chunked(ChunkError),
-    /// More body than the limit allows (413).
-    TooLarge {
-        /// The limit in bytes.
-        limit: u64,
-    },
+    /// The decoder refused the body: malformed chunked framing (400), or
+    /// more than the limit (413).
+    Decode(DecodeError),
     /// The client stopped sending before the body's end (400).
     Incomplete,
     /// The client took longer than the timeout to send more (408).
@@ -46,8 +42,8 @@ impl BodyError {
     /// The status this error earns, if a response can still be sent.
     pub fn status(&self) -> u16 {
         match self {
-            BodyError::Chunked(_) | BodyError::Incomplete | BodyError::Io(_) => 400,
-            BodyError::TooLarge { .. } => 413,
+            BodyError::Decode(e) => e.status(),
+            BodyError::Incomplete | BodyError::Io(_) => 400,
             BodyError::TimedOut => 408,
         }
     }
@@ -56,10 +52,7 @@ impl BodyError {
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BodyError::Chunked(e) => write!(f, "malformed chunked body: {e}"),
-            BodyError::TooLarge { limit } => {
-                write!(f, "the request body is larger than {limit} bytes")
-            }
+            BodyError::Decode(e) => e.fmt(f),
             BodyError::Incomplete => write!(
                 f,
                 "the client closed the connection before the end of the body"
@@ -136,53 +129,18 @@ impl Transport for Replay {
     }
 }
 
-/// Where the body stands.
-#[derive(Debug)]
-enum Remaining {
-    /// This many bytes of a Content-Length body are still to come.
-    Length(u64),
-    /// A chunked body, part way through.
-    Chunked(Box<ChunkedDecoder>),
-    /// The body has been read to its end.
-    Done,
-}
-
-/// `Expect: 100-continue` (RFC 9110, section 10.1.1): the client waits for
-/// a `100 Continue` before sending the body, so that a server that will
-/// refuse it anyway can say so first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Continue {
-    /// No expectation: the body is on its way.
-    NotExpected,
-    /// The client waits; send `100 Continue` when the app first reads.
-    Pending,
-    /// Sent: the body is on its way.
-    Sent,
-}
-
-/// Limits and timeouts on reading bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyLimits {
-    /// The largest body accepted (Content-Length or chunked).
-    pub max_body: u64,
-    /// Bounds on chunked framing.
-    pub chunks: ChunkLimits,
-    /// The longest wait for more body bytes.
-    pub read_timeout: Duration,
-}
-
 // ANCHOR: body_reader
-/// The body of one request, read from the connection on demand.
+/// The body of one request, read from the connection on demand: blocking
+/// reads into a buffer, and the decoder to say what the bytes are.
 #[derive(Debug)]
 pub struct BodyReader<T: Transport = TcpStream> {
     stream: T,
     /// Bytes received and not yet used: the start of the body, and maybe
     /// the start of the next request too.
     buf: Vec<u8>,
-    remaining: Remaining,
-    read_so_far: u64,
-    limits: BodyLimits,
-    expect: Continue,
+    decoder: BodyDecoder,
+    /// The longest wait for more body bytes.
+    read_timeout: Duration,
     /// Set once the response head is on the wire: a `100 Continue` after
     /// the final status would be a protocol error.
     response_started: Arc<AtomicBool>,
@@ -191,30 +149,20 @@ pub struct BodyReader<T: Transport = TcpStream> {
 // ANCHOR_END: body_reader
 
 impl<T: Transport> BodyReader<T> {
-    /// A reader for a body framed as `framing`, starting with the bytes
-    /// already in `buf`.
+    /// A reader for the body `decoder` decodes, starting with the bytes
+    /// already in `buf`, waiting at most `read_timeout` for each read.
     pub fn new(
         stream: T,
         buf: Vec<u8>,
-        framing: BodyFraming,
-        limits: BodyLimits,
-        expect: Continue,
+        decoder: BodyDecoder,
+        read_timeout: Duration,
         response_started: Arc<AtomicBool>,
     ) -> Self {
-        let remaining = match framing {
-            BodyFraming::Empty | BodyFraming::Length(0) => Remaining::Done,
-            BodyFraming::Length(n) => Remaining::Length(n),
-            BodyFraming::Chunked => {
-                Remaining::Chunked(Box::new(ChunkedDecoder::new(limits.chunks)))
-            }
-        };
         BodyReader {
             stream,
             buf,
-            remaining,
-            read_so_far: 0,
-            limits,
-            expect,
+            decoder,
+            read_timeout,
             response_started,
             failed: false,
         }
@@ -222,13 +170,13 @@ impl<T: Transport> BodyReader<T> {
 
     /// Whether the body has been read to its end.
     pub fn is_done(&self) -> bool {
-        matches!(self.remaining, Remaining::Done)
+        self.decoder.is_done()
     }
 
     /// Whether the client is still waiting for a `100 Continue` that was
     /// never sent: then it may never send the body at all.
     pub fn continue_unanswered(&self) -> bool {
-        self.expect == Continue::Pending
+        self.decoder.continue_awaited()
     }
 
     // ANCHOR: read
@@ -244,68 +192,33 @@ impl<T: Transport> BodyReader<T> {
 
     fn read_inner(&mut self, max: usize) -> Result<Vec<u8>, BodyError> {
         loop {
-            match &mut self.remaining {
-                Remaining::Done => return Ok(Vec::new()),
-                Remaining::Length(_) if self.buf.is_empty() => self.fill()?,
-                Remaining::Length(left) => {
-                    let take = usize::try_from(*left)
-                        .unwrap_or(usize::MAX)
-                        .min(max)
-                        .min(self.buf.len());
-                    *left -= take as u64;
-                    if *left == 0 {
-                        self.remaining = Remaining::Done;
-                    }
-                    return self.deliver(take);
-                }
-                Remaining::Chunked(decoder) => {
-                    let (used, piece) =
-                        decoder.decode(&self.buf, max).map_err(BodyError::Chunked)?;
-                    match piece {
-                        Piece::NeedMore => self.fill()?,
-                        Piece::Framing => {
-                            self.buf.drain(..used);
-                        }
-                        Piece::Data(range) => {
-                            debug_assert_eq!(range, 0..used);
-                            return self.deliver(used);
-                        }
-                        Piece::End => {
-                            self.buf.drain(..used);
-                            self.remaining = Remaining::Done;
-                            return Ok(Vec::new());
-                        }
-                    }
-                }
+            let (used, piece) = self
+                .decoder
+                .decode(&self.buf, max)
+                .map_err(BodyError::Decode)?;
+            let data = match &piece {
+                Decoded::Data(range) => self.buf[range.clone()].to_vec(),
+                Decoded::NeedMore | Decoded::End => Vec::new(),
+            };
+            self.buf.drain(..used);
+            match piece {
+                Decoded::NeedMore => self.fill()?,
+                Decoded::Data(_) | Decoded::End => return Ok(data),
             }
         }
     }
     // ANCHOR_END: read
 
-    /// Hands out the first `n` bytes of the buffer as body, counting them
-    /// against the body limit (which matters for chunked bodies, whose
-    /// length nobody announced).
-    fn deliver(&mut self, n: usize) -> Result<Vec<u8>, BodyError> {
-        self.read_so_far += n as u64;
-        if self.read_so_far > self.limits.max_body {
-            return Err(BodyError::TooLarge {
-                limit: self.limits.max_body,
-            });
-        }
-        Ok(self.buf.drain(..n).collect())
-    }
-
     /// Reads more bytes from the socket, sending `100 Continue` first if
     /// the client is waiting for it.
     fn fill(&mut self) -> Result<(), BodyError> {
-        if self.expect == Continue::Pending && !self.response_started.load(Ordering::SeqCst) {
+        if !self.response_started.load(Ordering::SeqCst) && self.decoder.send_continue() {
             self.stream
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .map_err(BodyError::Io)?;
-            self.expect = Continue::Sent;
         }
         self.stream
-            .set_read_timeout(self.limits.read_timeout)
+            .set_read_timeout(self.read_timeout)
             .map_err(BodyError::Io)?;
         match read_more(&mut self.stream, &mut self.buf) {
             Ok(0) => Err(BodyError::Incomplete),

@@ -36,32 +36,6 @@ pub fn after_response(request: &Request, stopping: bool) -> AfterResponse {
     }
 }
 
-/// What the client expects before sending its body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expectation {
-    /// Nothing: the body is on its way.
-    None,
-    /// `100-continue` on HTTP/1.1 with a body to send.
-    Continue,
-    /// An expectation this server cannot meet (417 Expectation Failed).
-    Unsupported,
-}
-
-/// Reads `Expect` (RFC 9110, section 10.1.1). HTTP/1.0 clients do not know
-/// `100 Continue`, so their expectation is ignored, as the RFC asks.
-pub fn expectation(request: &Request) -> Expectation {
-    let Some(value) = request.header("expect") else {
-        return Expectation::None;
-    };
-    match request.version {
-        Version::Http10 => Expectation::None,
-        Version::Http11 if value.trim().eq_ignore_ascii_case("100-continue") => {
-            Expectation::Continue
-        }
-        Version::Http11 => Expectation::Unsupported,
-    }
-}
-
 #[cfg(all(test, feature = "exercises"))]
 mod tests {
     use super::*;
@@ -99,25 +73,5 @@ mod tests {
         assert!(keep_alive_requested(&request(
             "GET / HTTP/1.0\r\nConnection: foo , keep-alive\r\n\r\n"
         )));
-    }
-
-    #[test]
-    fn expectations() {
-        assert_eq!(
-            expectation(&request(
-                "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n\r\n"
-            )),
-            Expectation::Continue
-        );
-        assert_eq!(
-            expectation(&request("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n")),
-            Expectation::None
-        );
-        assert_eq!(
-            expectation(&request(
-                "POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"
-            )),
-            Expectation::Unsupported
-        );
     }
 }

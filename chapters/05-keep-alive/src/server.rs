@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use stage_02::{BodyFraming, Limits, ReadError, Request, read_head};
+use stage_02::{Limits, ReadError, Request, read_head};
 use stage_03::{Clock, lingering_close};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::log::AccessEntry;
@@ -20,10 +20,11 @@ use stage_04::run::abort_on_close;
 use stage_04::server::{Core, Serve, access_entry, send_refusal};
 use stage_04::{Blocking, Outcome, Responder};
 
-use crate::body::{BodyLimits, BodyReader, Continue};
+use crate::body::BodyReader;
 use crate::chunked::ChunkLimits;
+use crate::decode::{BodyDecoder, Expectation, expectation};
 use crate::input::StreamInput;
-use crate::persist::{Expectation, after_response, expectation};
+use crate::persist::after_response;
 use crate::request_error::run_app;
 
 /// Limits and timeouts, with gunicorn-like defaults.
@@ -181,8 +182,7 @@ impl Server {
         conn: &ConnectionInfo,
         template: &mut Option<ConnectionEnviron>,
     ) -> Outcome {
-        let expect = expectation(request);
-        if expect == Expectation::Unsupported {
+        if expectation(request) == Expectation::Unsupported {
             return send_refusal(
                 &self.core.writer,
                 stream,
@@ -200,23 +200,12 @@ impl Server {
             );
         };
         let after = after_response(request, self.core.is_stopping());
-        let continue_state = match (expect, request.body) {
-            (Expectation::Continue, BodyFraming::Length(1..) | BodyFraming::Chunked) => {
-                Continue::Pending
-            }
-            _ => Continue::NotExpected,
-        };
         let started = Arc::new(AtomicBool::new(false));
         let body = Arc::new(Mutex::new(BodyReader::new(
             body_stream,
             std::mem::take(buf),
-            request.body,
-            BodyLimits {
-                max_body: self.config.limits.max_body_bytes,
-                chunks: self.config.chunk_limits,
-                read_timeout: self.config.body_timeout,
-            },
-            continue_state,
+            BodyDecoder::for_request(request, &self.config.limits, self.config.chunk_limits),
+            self.config.body_timeout,
             Arc::clone(&started),
         )));
         let sink = Box::new(Blocking(ResponseSink {

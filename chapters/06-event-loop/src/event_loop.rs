@@ -27,7 +27,7 @@ use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
 use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
-use stage_05::persist::{Expectation, expectation};
+use stage_05::decode::{Expectation, expectation};
 
 use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;

@@ -17,7 +17,7 @@
 //! It reuses the earlier stages as libraries: stage-02's parser, stage-03's
 //! writer, stage-04's environ and responder (driven a piece at a time, so
 //! that a client that does not read cannot make the server buffer a whole
-//! generator), stage-05's chunked decoder and keep-alive rules.
+//! generator), stage-05's body decoder and keep-alive rules.
 //!
 //! What one thread cannot do, it does not pretend to: the app is called for
 //! one request at a time, and while it runs (a slow query, a `sleep`, a

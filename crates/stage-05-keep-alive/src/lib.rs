@@ -9,11 +9,13 @@
 //!
 //! It reuses stage-04 as a library (app loading, `environ`,
 //! `start_response`, the responder) and stage-02's parser, and adds only
-//! what keep-alive changes: the connection loop ([`server`]), a strict
-//! chunked decoder ([`chunked`]), a `wsgi.input` that streams from the
-//! socket with bounded memory ([`body`], [`input`]), the keep-alive
-//! decision ([`persist`]), `Expect: 100-continue`, and the timeouts and
-//! limits a persistent connection needs.
+//! what keep-alive changes: the connection loop ([`server`]), a sans-IO
+//! body decoder that frames a body by `Content-Length` or by a strict
+//! chunked decoder, counts it against the limit and decides on
+//! `Expect: 100-continue` ([`decode`], [`chunked`]), a `wsgi.input` that
+//! streams from the socket with bounded memory ([`body`], [`input`]), the
+//! keep-alive decision ([`persist`]), and the timeouts and limits a
+//! persistent connection needs.
 //!
 //! Left out on purpose: serving more than one connection at a time. While
 //! one client holds an idle keep-alive connection, every other client
@@ -24,6 +26,7 @@
 
 pub mod body;
 pub mod chunked;
+pub mod decode;
 pub mod input;
 pub mod persist;
 pub mod replay;

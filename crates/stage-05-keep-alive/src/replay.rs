@@ -1,5 +1,5 @@
 //! The server's connection reader run over bytes in memory: the same head
-//! parser, body reader and chunked decoder, without sockets or Python.
+//! parser, body reader and body decoder, without sockets or Python.
 //! Property tests and the fuzz target drive it with arbitrary input.
 
 use std::sync::Arc;
@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use stage_02::{Limits, ReadError, Request, read_head};
 
-use crate::body::{BodyError, BodyLimits, BodyReader, Continue, Replay};
+use crate::body::{BodyError, BodyReader, Replay};
 use crate::chunked::ChunkLimits;
+use crate::decode::BodyDecoder;
 
 /// What the reader made of one request on the connection.
 #[derive(Debug)]
@@ -25,11 +26,6 @@ pub enum Replayed {
 /// Reads every request in `input`, delivered `step` bytes per read, as a
 /// connection would, until the input ends or a request is refused.
 pub fn replay(input: &[u8], step: usize, limits: &Limits) -> Vec<Replayed> {
-    let body_limits = BodyLimits {
-        max_body: limits.max_body_bytes,
-        chunks: ChunkLimits::default(),
-        read_timeout: Duration::from_secs(1),
-    };
     let mut connection = Replay::new(input.to_vec(), step);
     let mut buf = Vec::new();
     let mut seen = Vec::new();
@@ -49,9 +45,8 @@ pub fn replay(input: &[u8], step: usize, limits: &Limits) -> Vec<Replayed> {
         let mut body = BodyReader::new(
             connection,
             std::mem::take(&mut buf),
-            request.body,
-            body_limits,
-            Continue::NotExpected,
+            BodyDecoder::new(request.body, limits, ChunkLimits::default()),
+            Duration::from_secs(1),
             started,
         );
         let mut data = Vec::new();

@@ -3,8 +3,8 @@
 //!
 //! Nothing here blocks. Bytes go into `input` when the socket has some;
 //! the request is parsed from `input` as far as it goes (stage-02's parser,
-//! stage-05's chunked decoder); the response collects in `output` and goes
-//! out when the socket can take it.
+//! stage-05's body decoder, the very code the blocking server drives); the
+//! response collects in `output` and goes out when the socket can take it.
 
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,17 +12,17 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use pyo3::prelude::*;
-use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
+use stage_02::{Limits, ParseError, Parsed, Request, parse_request};
 use stage_04::Responder;
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
-use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
-use stage_05::persist::{Expectation, expectation};
+use stage_05::chunked::ChunkLimits;
+use stage_05::decode::{BodyDecoder, DecodeError, Decoded};
 
 use crate::buffer::Buffer;
 use crate::stepping::InProgress;
 
-/// Bytes read from a socket at a time.
-pub const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from a socket at a time: the size every stage reads with.
+pub use stage_02::read::READ_CHUNK;
 
 /// Where a connection stands.
 pub enum Phase {
@@ -34,10 +34,9 @@ pub enum Phase {
         request: Request,
         /// The body so far.
         body: Vec<u8>,
-        /// How the rest is framed.
-        remaining: Remaining,
-        /// The client's `Expect` has been answered (or there was none).
-        expectation_handled: bool,
+        /// Which of the bytes that follow are body, and whether the client
+        /// waits for `100 Continue` before sending them.
+        decoder: BodyDecoder,
     },
     /// The app has been called; its response is being produced and sent.
     Responding {
@@ -57,14 +56,6 @@ pub enum Phase {
         /// The write side is already shut down; waiting for the client.
         shut: bool,
     },
-}
-
-/// What is left of a body.
-pub enum Remaining {
-    /// This many bytes of a Content-Length body.
-    Length(u64),
-    /// A chunked body, decoded as it arrives.
-    Chunked(Box<ChunkedDecoder>),
 }
 
 /// What the parser made of the input so far.
@@ -187,18 +178,14 @@ impl<S> Connection<S> {
             self.head_started = true;
             self.deadline = now + self.timeouts.header;
         }
+        let was_head = matches!(self.phase, Phase::Head);
         let progress = parse_input(&mut self.phase, &mut self.input, limits, chunks);
-        if let Phase::Body {
-            request,
-            expectation_handled,
-            ..
-        } = &mut self.phase
-        {
-            if !*expectation_handled {
-                *expectation_handled = true;
-                // The body is read whole before the app is called, so the
-                // loop says go ahead at once (RFC 9110, section 10.1.1).
-                if expectation(request) == Expectation::Continue {
+        if let Phase::Body { decoder, .. } = &mut self.phase {
+            if was_head {
+                // The head just came in; the body is awaited. It is read
+                // whole before the app is called, so a client waiting for
+                // `100 Continue` gets it at once (RFC 9110, section 10.1.1).
+                if decoder.send_continue() {
                     self.output()
                         .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
@@ -361,7 +348,7 @@ impl<S: Read + Write> Connection<S> {
 
 // ANCHOR: parse_input
 /// Takes a head, then a body, out of `input` as far as the bytes go: the
-/// same checks as stage-05, without waiting for anything.
+/// same parser and body decoder as stage-05, without waiting for anything.
 pub fn parse_input(
     phase: &mut Phase,
     input: &mut Buffer,
@@ -375,79 +362,58 @@ pub fn parse_input(
                 Err(error) => return refuse(&error),
                 Ok(Parsed::Complete { request, head_len }) => {
                     input.consume(head_len);
-                    let remaining = match request.body {
-                        BodyFraming::Empty | BodyFraming::Length(0) => {
-                            return Progress::Complete(request, Vec::new());
-                        }
-                        BodyFraming::Length(n) => Remaining::Length(n),
-                        BodyFraming::Chunked => {
-                            Remaining::Chunked(Box::new(ChunkedDecoder::new(chunks)))
-                        }
-                    };
+                    let decoder = BodyDecoder::for_request(&request, limits, chunks);
+                    if decoder.is_done() {
+                        return Progress::Complete(request, Vec::new());
+                    }
                     *phase = Phase::Body {
                         request,
                         body: Vec::new(),
-                        remaining,
-                        expectation_handled: false,
+                        decoder,
                     };
                 }
             },
-            Phase::Body {
-                body, remaining, ..
-            } => {
-                let done = match remaining {
-                    Remaining::Length(left) => {
-                        // ANCHOR: ex-06.1-body-as-it-comes
-                        let take = usize::try_from(*left)
-                            .unwrap_or(usize::MAX)
-                            .min(input.len());
-                        body.extend_from_slice(&input.as_slice()[..take]);
-                        input.consume(take);
-                        *left -= take as u64;
-                        *left == 0
-                        // ANCHOR_END: ex-06.1-body-as-it-comes
-                    }
-                    Remaining::Chunked(decoder) => loop {
-                        match decoder.decode(input.as_slice(), usize::MAX) {
-                            Err(e) => {
-                                return Progress::Refuse(
-                                    400,
-                                    format!("malformed chunked body: {e}\n"),
-                                );
-                            }
-                            Ok((_, Piece::NeedMore)) => break false,
-                            Ok((used, Piece::Data(range))) => {
-                                body.extend_from_slice(&input.as_slice()[range]);
-                                input.consume(used);
-                            }
-                            Ok((used, Piece::Framing)) => input.consume(used),
-                            Ok((used, Piece::End)) => {
-                                input.consume(used);
-                                break true;
-                            }
-                        }
-                        // A chunked body's length was never announced: count it.
-                        if body.len() as u64 > limits.max_body_bytes {
-                            return refuse(&ParseError::BodyTooLarge {
-                                limit: limits.max_body_bytes,
-                            });
-                        }
-                    },
-                };
-                if !done {
-                    return Progress::Waiting;
+            Phase::Body { body, decoder, .. } => match take_body(decoder, input, body) {
+                Ok(false) => return Progress::Waiting,
+                Err(error) => return Progress::Refuse(error.status(), format!("{error}\n")),
+                Ok(true) => {
+                    let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head)
+                    else {
+                        unreachable!("matched Phase::Body above")
+                    };
+                    return Progress::Complete(request, body);
                 }
-                let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head)
-                else {
-                    unreachable!("matched Phase::Body above")
-                };
-                return Progress::Complete(request, body);
-            }
+            },
             Phase::Responding { .. } | Phase::Closing { .. } => return Progress::Waiting,
         }
     }
 }
 // ANCHOR_END: parse_input
+
+// ANCHOR: take_body
+/// Moves the body in `input` into `body`, as far as it has arrived, with
+/// `decoder` saying which bytes are data. Whether the body is complete.
+fn take_body(
+    decoder: &mut BodyDecoder,
+    input: &mut Buffer,
+    body: &mut Vec<u8>,
+) -> Result<bool, DecodeError> {
+    // ANCHOR: ex-06.1-body-as-it-comes
+    loop {
+        let (used, piece) = decoder.decode(input.as_slice(), usize::MAX)?;
+        if let Decoded::Data(range) = &piece {
+            body.extend_from_slice(&input.as_slice()[range.clone()]);
+        }
+        input.consume(used);
+        match piece {
+            Decoded::Data(_) => {}
+            Decoded::NeedMore => return Ok(false),
+            Decoded::End => return Ok(true),
+        }
+    }
+    // ANCHOR_END: ex-06.1-body-as-it-comes
+}
+// ANCHOR_END: take_body
 
 fn refuse(error: &ParseError) -> Progress {
     Progress::Refuse(error.status().0, format!("{error}\n"))

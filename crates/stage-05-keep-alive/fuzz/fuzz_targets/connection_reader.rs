@@ -1,6 +1,6 @@
 //! Feeds arbitrary bytes, split into reads of an arbitrary size, through
 //! stage-05's connection reader: the head parser, the body reader and the
-//! chunked decoder. Any panic is a bug; so is reading past a limit.
+//! body decoder. Any panic is a bug; so is reading past a limit.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

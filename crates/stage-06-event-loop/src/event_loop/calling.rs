@@ -54,12 +54,7 @@ impl EventLoop {
     }
 
     /// Reports a request to the log callback, if there is an access log.
-    fn record(
-        &mut self,
-        info: &ConnectionInfo,
-        request: Option<&Request>,
-        outcome: &Outcome,
-    ) {
+    fn record(&mut self, info: &ConnectionInfo, request: Option<&Request>, outcome: &Outcome) {
         if self.config.access_log {
             (self.log)(&access_entry(info, request, outcome), outcome);
         }
@@ -184,11 +179,7 @@ impl EventLoop {
     }
 
     /// The `wsgi.input` for a body: the shared empty one, or a new one.
-    fn input_for<'py>(
-        &mut self,
-        py: Python<'py>,
-        body: Vec<u8>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn input_for<'py>(&mut self, py: Python<'py>, body: Vec<u8>) -> PyResult<Bound<'py, PyAny>> {
         if !body.is_empty() {
             return Ok(Bound::new(py, Input::new(body))?.into_any());
         }
