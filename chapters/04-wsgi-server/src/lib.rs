@@ -22,6 +22,15 @@
 //! request body is read whole before the application is called, up to the
 //! parser's body limit; chapter 5 streams it.
 //! Chapter 4 of the book walks through this crate.
+//!
+//! Built on stage-02's parser, stage-03's response writer and pyo3. Its
+//! parts are building blocks for the later stages: `environ`
+//! ([`environ`]), the responder behind `start_response` ([`respond`]) and
+//! the blocks a request is made of ([`run`]), which each server composes
+//! into its own driver; and shared scaffolding, which has its home here
+//! because this is the first server: the listener and stop flag
+//! ([`server::Core`]), refusals ([`server::send_refusal`]), the command
+//! line and app loading ([`cli`], [`app`]), the access log ([`log`]).
 
 pub mod app;
 pub mod cli;

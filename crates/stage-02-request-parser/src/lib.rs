@@ -25,6 +25,10 @@
 //! chunked body with 501; chapter 5 decodes them), percent-decoding of the path
 //! (chapter 4 does it when building the WSGI `environ`), and keep-alive.
 //! Chapter 2 of the book walks through this crate.
+//!
+//! Built on [`httparse`] for tokenising, and on stage-01 for showing bytes
+//! with CR and LF visible. Every later server stage parses with
+//! [`parse_request`], and takes its limit flags from [`cli::LimitArgs`].
 
 pub mod cli;
 pub mod describe;

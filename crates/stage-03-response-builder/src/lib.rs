@@ -20,6 +20,10 @@
 //! connection; chapter 5), compression, and anything an application
 //! decides (chapter 4 lets a Python app choose status, headers and body).
 //! Chapter 3 of the book walks through this crate.
+//!
+//! Built on stage-02 (its strict decimal parser, for `Content-Length`) and
+//! stage-01 (showing bytes). Every later server stage writes its responses
+//! with [`ResponseWriter`].
 
 pub mod chunked;
 pub mod clock;
