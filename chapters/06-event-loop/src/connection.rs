@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use pyo3::prelude::*;
-use stage_02::{Limits, ParseError, Parsed, Request, parse_request};
+use stage_02::{Limits, Parsed, Request, parse_request};
 use stage_04::Responder;
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_05::chunked::ChunkLimits;
 use stage_05::decode::{BodyDecoder, DecodeError, Decoded};
 
 use crate::buffer::Buffer;
+use crate::refusal::Refusal;
 use crate::stepping::InProgress;
 
 /// Bytes read from a socket at a time: the size every stage reads with.
@@ -67,8 +68,8 @@ pub enum Progress {
     Waiting,
     /// A request is complete, head and body.
     Complete(Request, Vec<u8>),
-    /// The request is refused with this status and message.
-    Refuse(u16, String),
+    /// The request is refused, for this reason.
+    Refuse(Refusal),
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -362,7 +363,7 @@ pub fn parse_input(
         match phase {
             Phase::Head => match parse_request(input.as_slice(), limits) {
                 Ok(Parsed::Partial) => return Progress::Waiting,
-                Err(error) => return refuse(&error),
+                Err(error) => return Progress::Refuse(Refusal::Head(error)),
                 Ok(Parsed::Complete { request, head_len }) => {
                     input.consume(head_len);
                     let decoder = BodyDecoder::for_request(&request, limits, chunks);
@@ -378,7 +379,7 @@ pub fn parse_input(
             },
             Phase::Body { body, decoder, .. } => match take_body(decoder, input, body) {
                 Ok(false) => return Progress::Waiting,
-                Err(error) => return Progress::Refuse(error.status(), format!("{error}\n")),
+                Err(error) => return Progress::Refuse(Refusal::Body(error)),
                 Ok(true) => {
                     let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head)
                     else {
@@ -410,10 +411,6 @@ fn take_body(
 }
 // ANCHOR_END: take_body
 
-fn refuse(error: &ParseError) -> Progress {
-    Progress::Refuse(error.status().0, format!("{error}\n"))
-}
-
 #[cfg(all(test, feature = "exercises"))]
 mod tests {
     use super::*;
@@ -431,7 +428,7 @@ mod tests {
                         seen.push(Ok((request.target, body)));
                         phase = Phase::Head;
                     }
-                    Progress::Refuse(code, _) => return [seen, vec![Err(code)]].concat(),
+                    Progress::Refuse(why) => return [seen, vec![Err(why.status())]].concat(),
                 }
             }
         }

@@ -51,6 +51,18 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+impl ReadError {
+    /// The status to answer with, when there is still someone to answer:
+    /// not after the client closed or the connection broke.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ReadError::Parse(error) => Some(error.status().0),
+            ReadError::TimedOut => Some(408),
+            ReadError::Incomplete { .. } | ReadError::Io(_) => None,
+        }
+    }
+}
+
 impl From<ParseError> for ReadError {
     fn from(e: ParseError) -> Self {
         ReadError::Parse(e)

@@ -73,8 +73,8 @@ enum Next {
     Request(Request),
     /// The connection ends without an answer: closed, idle too long, broken.
     Close,
-    /// The connection ends with an error response.
-    Refuse(u16, String),
+    /// The connection ends with an error response: this one's status.
+    Refuse(ReadError),
 }
 
 impl Server {
@@ -118,7 +118,10 @@ impl Server {
             let request = match self.next_request(&stream, &mut buf) {
                 Next::Request(request) => request,
                 Next::Close => return,
-                Next::Refuse(code, message) => {
+                Next::Refuse(error) => {
+                    // Only errors with a status are refused (next_request).
+                    let code = error.status().unwrap_or(400);
+                    let message = format!("{error}\n");
                     let outcome = send_refusal(&self.core.writer, &stream, code, &message);
                     log(&access_entry(&conn, None, &outcome), &outcome);
                     lingering_close(&stream, self.config.linger);
@@ -159,10 +162,7 @@ impl Server {
             // A clean close, or silence, between requests: nothing to say.
             Ok(None) => Next::Close,
             Err(ReadError::TimedOut) if buf.is_empty() => Next::Close,
-            Err(ReadError::TimedOut) => {
-                Next::Refuse(408, "timed out waiting for the request head\n".into())
-            }
-            Err(ReadError::Parse(e)) => Next::Refuse(e.status().0, format!("{e}\n")),
+            Err(error @ (ReadError::TimedOut | ReadError::Parse(_))) => Next::Refuse(error),
             Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => Next::Close,
         }
     }

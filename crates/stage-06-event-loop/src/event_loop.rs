@@ -28,6 +28,7 @@ use stage_05::decode::{Expectation, expectation};
 
 use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
+use crate::refusal::Refusal;
 
 mod calling;
 
@@ -357,14 +358,13 @@ impl EventLoop {
                         // Body bytes taken out of `input` make room to read more.
                         Some(conn.input.len() != unparsed)
                     }
-                    Progress::Refuse(code, message) => {
-                        self.refuse_and_close(conn, code, &message, None);
+                    Progress::Refuse(why) => {
+                        self.refuse_and_close(conn, &why, None);
                         Some(true)
                     }
                     Progress::Complete(request, body) => {
                         if expectation(&request) == Expectation::Unsupported {
-                            let message = "only the 100-continue expectation is supported\n";
-                            self.refuse_and_close(conn, 417, message, Some(&request));
+                            self.refuse_and_close(conn, &Refusal::Expectation, Some(&request));
                             return Some(true);
                         }
                         self.dispatch(py, conn, request, body)
@@ -392,8 +392,7 @@ impl EventLoop {
             };
             match what {
                 Expired::Request => {
-                    let message = "timed out waiting for the request\n";
-                    self.refuse_and_close(&mut conn, 408, message, None);
+                    self.refuse_and_close(&mut conn, &Refusal::TimedOut, None);
                     conn.give_up_after_output(now);
                     let _ = conn.flush();
                     self.connections.put_back(token, conn);

@@ -28,6 +28,7 @@ pub mod connection;
 pub mod connections;
 pub mod event_loop;
 pub mod master;
+pub mod refusal;
 pub mod stepping;
 
 pub use connection::Timeouts;

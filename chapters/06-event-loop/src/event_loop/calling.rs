@@ -25,6 +25,7 @@ use stage_05::persist::after_response;
 
 use super::EventLoop;
 use crate::connection::{Connection, Phase};
+use crate::refusal::Refusal;
 use crate::stepping::{Step, begin};
 
 impl EventLoop {
@@ -67,11 +68,11 @@ impl EventLoop {
     pub(super) fn refuse_and_close(
         &mut self,
         conn: &mut Connection,
-        code: u16,
-        message: &str,
+        why: &Refusal,
         request: Option<&Request>,
     ) {
-        let outcome = send_refusal(&self.writer, &mut *conn.output(), code, message);
+        let message = format!("{why}\n");
+        let outcome = send_refusal(&self.writer, &mut *conn.output(), why.status(), &message);
         self.record(&conn.info, request, &outcome);
         conn.close_after_output(Instant::now());
     }
@@ -113,7 +114,7 @@ impl EventLoop {
             Err(error) => {
                 let traceback = stage_04::python::traceback_text(py, &error);
                 eprint!("stage-06: cannot call the application:\n{traceback}");
-                self.refuse_and_close(conn, 500, "Internal Server Error\n", Some(&request));
+                self.refuse_and_close(conn, &Refusal::ServerError, Some(&request));
             }
         }
         Some(true)
