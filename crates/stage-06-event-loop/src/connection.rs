@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use pyo3::prelude::*;
-use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request, parse_request};
+use stage_02::parse::fast;
+use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request};
 use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
@@ -202,7 +203,9 @@ pub fn parse_input(
 ) -> Progress {
     loop {
         match phase {
-            Phase::Head => match parse_request(input, limits) {
+            // Chapter 2's parser, in the variant that leaves its header
+            // slots uninitialised (the performance appendix says why).
+            Phase::Head => match fast::parse_request(input, limits) {
                 Ok(Parsed::Partial) => return Progress::Waiting,
                 Err(error) => return refuse(&error),
                 Ok(Parsed::Complete { request, head_len }) => {
