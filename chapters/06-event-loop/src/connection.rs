@@ -16,7 +16,8 @@ use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::parse::fast;
 use stage_02::{BodyFraming, Limits, ParseError, Parsed, Request};
-use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
+use stage_04::environ::ConnectionInfo;
+use stage_04::environ::cache::ConnectionEnviron;
 use stage_04::{InProgress, Responder};
 use stage_05::chunked::{ChunkLimits, ChunkedDecoder, Piece};
 
