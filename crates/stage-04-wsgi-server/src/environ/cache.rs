@@ -4,23 +4,30 @@
 //!
 //! The plain function makes a dict and fills it entry by entry, each key
 //! and value a new Python string. Here, measured as the performance
-//! appendix tells (a hello-world app served under callgrind, about 13
-//! thousand instructions per request), MEASURED_TOTAL instructions fewer
-//! per request, from three tricks:
+//! appendix tells (a hello-world app served under callgrind by the
+//! event-loop server), the same `environ` costs 13.1 thousand
+//! instructions per request in all where the plain function's cost 47.7
+//! thousand: 34.7 thousand fewer, from four tricks, each measured on top
+//! of the ones before it:
 //!
+//! - **`sys` imported once** (`sys_module`), and `wsgi.errors` looked up
+//!   once per connection: `import` goes through `__import__` even for a
+//!   module that is already loaded. 12.9 thousand fewer.
+//! - **Keys made once per process**: the CGI names (`cgi_key`), the
+//!   `wsgi.*` names, and the keys of header names seen before
+//!   (`header_key`, a bounded cache with a small hash) are Python
+//!   strings that already exist, their hashes computed. 11.5 thousand
+//!   fewer.
 //! - **A template per connection** ([`ConnectionEnviron`]): the entries
 //!   that never change (the `wsgi.*` constants) and those that are the same
 //!   for every request on a connection (addresses, ports, `wsgi.errors`)
 //!   sit in a dict made once, and each request starts from a copy of it: a
 //!   copy is one allocation and a `memcpy`, where twenty insertions grow
-//!   the dict two or three times. MEASURED_TEMPLATE.
-//! - **Keys made once per process**: the CGI names ([`cgi_key`]) and the
-//!   keys of header names seen before ([`header_key`], a bounded cache
-//!   with a small hash) are Python strings that already exist, their
-//!   hashes computed. MEASURED_KEYS.
+//!   the dict two or three times and make their values anew. 9.6 thousand
+//!   fewer.
 //! - **Values reused** ([`ConnectionEnviron::environ`]): a value equal to
 //!   the previous request's at the same place on the connection is the
-//!   same Python string again. MEASURED_VALUES.
+//!   same Python string again. 0.7 thousand fewer.
 //!
 //! What the entries are is still decided by the plain code:
 //! [`request_variables`], [`connection_variables`] and [`Key::text`]. The
@@ -232,8 +239,10 @@ fn header_key<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyString>> 
 
 /// FNV-1a, a tiny hash for the key cache: its keys are a few dozen short
 /// strings, where the standard SipHash (built to resist crafted keys in
-/// big tables) costs more than the lookup saves. The cache is bounded, so
-/// crafted header names cannot make it degrade.
+/// big tables) costs about 75 instructions more per name looked up
+/// (measured with requests of one header: 13 135 instructions per request
+/// with SipHash, 13 060 with this). The cache is bounded, so crafted
+/// header names cannot make it degrade.
 #[derive(Default, Clone, Copy)]
 struct BuildFnv;
 
