@@ -34,7 +34,10 @@
 //! What the entries are is still decided by the plain code:
 //! [`request_variables`], [`connection_variables`] and [`Key::text`]. The
 //! property tests below check that a connection's `environ`s are equal to
-//! [`build_environ`](super::build_environ)'s, request after request.
+//! [`build_environ`](super::build_environ)'s, request after request. One
+//! difference is on purpose: `wsgi.errors` is `sys.stderr` as it was when
+//! the connection opened, so an app that replaces `sys.stderr` sees the
+//! change from the next connection on.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
