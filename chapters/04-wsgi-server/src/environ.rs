@@ -6,17 +6,17 @@
 //! Two halves: [`connection_variables`] and [`request_variables`] compute
 //! every string entry in plain Rust (so they can be tested without
 //! Python), and [`build_environ`] puts them in a dict together with the
-//! `wsgi.*` objects.
+//! `wsgi.*` objects. [`cache`] makes the same dict for a server that keeps
+//! connections open, with less work per request, and a property test that
+//! the two agree.
+
+pub mod cache;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
+use pyo3::types::PyDict;
 use stage_02::Request;
 use stage_02::parse::latin1;
 
@@ -110,7 +110,7 @@ impl Key<'_> {
 
 /// The entries that are the same for every request on a connection: the
 /// two ends' addresses and ports. A keep-alive connection computes them
-/// once ([`ConnectionEnviron`]).
+/// once ([`ConnectionEnviron`](cache::ConnectionEnviron)).
 pub fn connection_variables(conn: &ConnectionInfo) -> [(Cgi, String); 4] {
     [
         (Cgi::ServerName, conn.local.ip().to_string()),
@@ -257,237 +257,33 @@ pub fn build_environ<'py>(
     input: Bound<'py, PyAny>,
     conn: &ConnectionInfo,
 ) -> PyResult<Bound<'py, PyDict>> {
-    ConnectionEnviron::new(py, conn)?.environ(py, request, input)
-}
-
-/// What every `environ` on one connection starts with: the entries that
-/// never change, and the connection's addresses. A keep-alive connection
-/// makes this once and copies it for each request, which is much cheaper
-/// than inserting the same entries one by one into a dict that keeps
-/// growing.
-#[derive(Debug)]
-pub struct ConnectionEnviron {
-    template: Py<PyDict>,
-    /// The previous request's entries, in order. Requests on a connection
-    /// repeat most of them (the method, `Host`, `User-Agent`, `Accept`,
-    /// cookies): a value equal to the one at the same place last time is
-    /// the same Python string, shared (strings are immutable), rather
-    /// than a new one.
-    previous: Vec<(Py<PyString>, Py<PyString>)>,
-}
-
-impl ConnectionEnviron {
-    /// The template for requests on `conn`.
-    pub fn new(py: Python<'_>, conn: &ConnectionInfo) -> PyResult<ConnectionEnviron> {
-        let template = constant_entries(py)?.copy()?;
-        for (cgi, value) in connection_variables(conn) {
-            template.set_item(cgi_key(py, cgi), value)?;
-        }
-        // sys.stderr as it is when the connection opens: an app that
-        // replaces it sees the change from the next connection on.
-        template.set_item(
-            intern!(py, "wsgi.errors"),
-            sys_module(py)?.getattr(intern!(py, "stderr"))?,
-        )?;
-        Ok(ConnectionEnviron {
-            template: template.unbind(),
-            previous: Vec::new(),
-        })
+    let environ = PyDict::new(py);
+    // The app is mounted at the root; a request without a query string
+    // has an empty one (request_variables sets it when there is one).
+    environ.set_item("SCRIPT_NAME", "")?;
+    environ.set_item(Cgi::QueryString.name(), "")?;
+    for (cgi, value) in connection_variables(conn) {
+        environ.set_item(cgi.name(), value)?;
     }
-
-    /// The template in `slot`, made for `conn` if there is none yet: a
-    /// server keeps one per connection, made at its first request (making
-    /// it needs the GIL, which a server may not hold when it accepts).
-    pub fn of_connection<'s>(
-        slot: &'s mut Option<ConnectionEnviron>,
-        py: Python<'_>,
-        conn: &ConnectionInfo,
-    ) -> PyResult<&'s mut ConnectionEnviron> {
-        match slot {
-            Some(template) => Ok(template),
-            None => Ok(slot.insert(ConnectionEnviron::new(py, conn)?)),
-        }
-    }
-
-    /// Sets an entry for every request on the connection, such as
-    /// `wsgi.multiprocess` in a server with several worker processes.
-    pub fn set<'py>(
-        &self,
-        py: Python<'py>,
-        key: &str,
-        value: impl IntoPyObject<'py>,
-    ) -> PyResult<()> {
-        self.template.bind(py).set_item(key, value)
-    }
-
-    /// The `environ` for one request on the connection.
-    pub fn environ<'py>(
-        &mut self,
-        py: Python<'py>,
-        request: &Request,
-        input: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let environ = self.template.bind(py).copy()?;
-        let mut at = 0;
-        for (key, value) in request_variables(request) {
-            let key = match key {
-                Key::Cgi(cgi) => cgi_key(py, cgi),
-                Key::Header(name) => match header_key(py, name) {
-                    Some(key) => key,
-                    None => continue, // a name environ leaves out
-                },
-            };
-            let value = self.value_at(py, at, &key, &value);
+    for (key, value) in request_variables(request) {
+        // No text: a header environ leaves out (http_key).
+        if let Some(key) = key.text() {
             environ.set_item(key, value)?;
-            at += 1;
-        }
-        self.previous.truncate(at);
-        environ.set_item(intern!(py, "wsgi.input"), input)?;
-        Ok(environ)
-    }
-
-    /// The string for the `at`-th entry: last request's, if it had the same
-    /// key and text there, or else a new one, remembered for the next.
-    fn value_at<'py>(
-        &mut self,
-        py: Python<'py>,
-        at: usize,
-        key: &Bound<'py, PyString>,
-        text: &str,
-    ) -> Bound<'py, PyString> {
-        if let Some((previous_key, previous)) = self.previous.get(at) {
-            let previous = previous.bind(py);
-            // Keys are made once (cgi_key, header_key): the same key is
-            // the same object.
-            if previous_key.is(key) && previous.to_str().is_ok_and(|t| t == text) {
-                return previous.clone();
-            }
-        }
-        let value = PyString::new(py, text);
-        let entry = (key.clone().unbind(), value.clone().unbind());
-        match self.previous.get_mut(at) {
-            Some(slot) => *slot = entry,
-            None => self.previous.push(entry),
-        }
-        value
-    }
-}
-
-/// The entries every `environ` starts with, built once per process.
-fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
-    static TEMPLATE: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
-    let template = TEMPLATE.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
-        let template = PyDict::new(py);
-        // The keys every request sets, with a placeholder: the copy then has
-        // room for them all, and setting them replaces values instead of
-        // growing the dict two or three times.
-        for cgi in [
-            Cgi::RequestMethod,
-            Cgi::PathInfo,
-            Cgi::ServerProtocol,
-            Cgi::ServerName,
-            Cgi::ServerPort,
-            Cgi::RemoteAddr,
-            Cgi::RemotePort,
-        ] {
-            template.set_item(cgi_key(py, cgi), py.None())?;
-        }
-        template.set_item(intern!(py, "wsgi.input"), py.None())?;
-        template.set_item(intern!(py, "wsgi.errors"), py.None())?;
-        // Replaced when the request has a query string.
-        template.set_item(cgi_key(py, Cgi::QueryString), "")?;
-        template.set_item("SCRIPT_NAME", "")?;
-        template.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
-        template.set_item("wsgi.url_scheme", "http")?;
-        // The input ends where the body ends: reading to EOF is safe.
-        template.set_item("wsgi.input_terminated", true)?;
-        // One request at a time per process, and the process lives on;
-        // a server with several workers says so itself.
-        template.set_item("wsgi.multithread", false)?;
-        template.set_item("wsgi.multiprocess", false)?;
-        template.set_item("wsgi.run_once", false)?;
-        Ok(template.unbind())
-    })?;
-    Ok(template.bind(py))
-}
-
-/// The Python string for a CGI name, made once per process: inserting a
-/// string that exists, its hash already computed, is cheaper than making
-/// a new one for every request.
-fn cgi_key(py: Python<'_>, cgi: Cgi) -> Bound<'_, PyString> {
-    static KEYS: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
-    let keys = KEYS.get_or_init(py, || {
-        Cgi::ALL
-            .iter()
-            .map(|cgi| PyString::intern(py, cgi.name()).unbind())
-            .collect()
-    });
-    // ALL lists the variants in declaration order, so the discriminant
-    // is the index.
-    keys[cgi as usize].bind(py).clone()
-}
-
-/// The key for a header, by its name as sent (`Host` gives `HTTP_HOST`),
-/// or `None` if environ leaves the header out. Made once and kept: the
-/// same few dozen names come with every request. Names come from
-/// clients, so the cache is bounded.
-fn header_key<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyString>> {
-    const MAX_NAMES: usize = 256;
-    type Cache = HashMap<String, Option<Py<PyString>>, BuildFnv>;
-    static KEYS: PyOnceLock<Mutex<Cache>> = PyOnceLock::new();
-    let mut keys = KEYS
-        .get_or_init(py, Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(known) = keys.get(name) {
-        return known.as_ref().map(|key| key.bind(py).clone());
-    }
-    let made = Key::Header(name)
-        .text()
-        .map(|key| PyString::intern(py, &key));
-    if keys.len() < MAX_NAMES {
-        let kept = made.as_ref().map(|key| key.clone().unbind());
-        keys.insert(name.to_string(), kept);
-    }
-    made
-}
-
-/// FNV-1a, a tiny hash for the key cache: its keys are a few dozen short
-/// strings, where the standard SipHash (built to resist crafted keys in
-/// big tables) costs more than the lookup saves. The cache is bounded, so
-/// crafted header names cannot make it degrade.
-#[derive(Default, Clone, Copy)]
-struct BuildFnv;
-
-struct Fnv(u64);
-
-impl std::hash::BuildHasher for BuildFnv {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
         }
     }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    environ.set_item("wsgi.version", (1, 0))?;
+    environ.set_item("wsgi.url_scheme", "http")?;
+    environ.set_item("wsgi.input", input)?;
+    environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
+    // The input ends where the body ends: reading to EOF is safe.
+    environ.set_item("wsgi.input_terminated", true)?;
+    // One request at a time per process, and the process lives on.
+    environ.set_item("wsgi.multithread", false)?;
+    environ.set_item("wsgi.multiprocess", false)?;
+    environ.set_item("wsgi.run_once", false)?;
+    Ok(environ)
 }
 // ANCHOR_END: build_environ
-
-/// The `sys` module, imported once: `import` is not free, and this runs
-/// for every connection.
-fn sys_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    SYS.get_or_try_init(py, || py.import("sys").map(Bound::unbind))
-        .map(|sys| sys.bind(py))
-}
 
 #[cfg(all(test, feature = "exercises"))]
 mod tests {
@@ -575,14 +371,6 @@ mod tests {
                 ("REMOTE_PORT", "50123".to_string()),
             ]
         );
-    }
-
-    #[test]
-    fn every_cgi_name_is_listed_once_in_order() {
-        for (index, cgi) in Cgi::ALL.iter().enumerate() {
-            // cgi_key relies on this to index its table.
-            assert_eq!(*cgi as usize, index);
-        }
     }
 
     #[test]

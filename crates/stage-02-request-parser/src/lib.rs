@@ -20,6 +20,11 @@
 //!
 //! Each error maps to a status code (400, 413, 414, 431, 501, 505).
 //!
+//! [`parse_request`] is the parser as the chapter shows it;
+//! [`parse::fast::parse_request`] is the same parser for a busy server's hot
+//! path, with its header slots left uninitialised, and a property test that
+//! the two agree.
+//!
 //! Left out on purpose: decoding `Transfer-Encoding: chunked` request
 //! bodies (the parser validates the framing, and [`read_request`] refuses a
 //! chunked body with 501; chapter 5 decodes them), percent-decoding of the path

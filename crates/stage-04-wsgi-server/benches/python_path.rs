@@ -17,7 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stage_02::{Limits, Parsed, parse_request};
 use stage_03::{ResponseWriter, SystemClock};
-use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
+use stage_04::environ::ConnectionInfo;
+use stage_04::environ::cache::ConnectionEnviron;
 use stage_04::input::Input;
 use stage_04::{AfterResponse, Blocking, Responder, run_app};
 

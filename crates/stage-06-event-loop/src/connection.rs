@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use pyo3::prelude::*;
-use stage_02::{Limits, Parsed, Request, parse_request};
+use stage_02::parse::fast;
+use stage_02::{Limits, Parsed, Request};
 use stage_04::Responder;
-use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
+use stage_04::environ::ConnectionInfo;
+use stage_04::environ::cache::ConnectionEnviron;
 use stage_05::chunked::ChunkLimits;
 use stage_05::decode::{BodyDecoder, DecodeError, Decoded};
 
@@ -358,7 +360,9 @@ pub fn parse_input(
 ) -> Progress {
     loop {
         match phase {
-            Phase::Head => match parse_request(input.as_slice(), limits) {
+            // Chapter 2's parser, in the variant that leaves its header
+            // slots uninitialised (the performance appendix says why).
+            Phase::Head => match fast::parse_request(input.as_slice(), limits) {
                 Ok(Parsed::Partial) => return Progress::Waiting,
                 Err(error) => return Progress::Refuse(Refusal::Head(error)),
                 Ok(Parsed::Complete { request, head_len }) => {

@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use pyo3::prelude::*;
 use stage_02::Request;
-use stage_04::environ::{ConnectionEnviron, ConnectionInfo};
+use stage_04::environ::ConnectionInfo;
+use stage_04::environ::cache::ConnectionEnviron;
 use stage_04::input::Input;
 use stage_04::respond::Sink;
 use stage_04::server::{access_entry, send_refusal};
