@@ -98,8 +98,8 @@ fn checked_request(
 
     check_host(version, &headers)?;
     check_content_type(&headers)?;
-    let body = check_framing(version, &headers)?;
-    let content_length = match body {
+    let framing = check_framing(version, &headers)?;
+    let content_length = match framing {
         BodyFraming::Length(n) if n > limits.max_body_bytes => {
             return Err(ParseError::BodyTooLarge {
                 limit: limits.max_body_bytes,
@@ -115,7 +115,7 @@ fn checked_request(
         version,
         headers,
         content_length,
-        body,
+        framing,
     };
     Ok(Parsed::Complete { request, head_len })
 }

@@ -89,7 +89,7 @@ pub fn read_request<R: Read>(
     };
     // 2. The body: exactly Content-Length bytes, no more. The limit was
     // checked by the parser, so this cannot grow past max_body_bytes.
-    let body_len = match request.body {
+    let body_len = match request.framing {
         BodyFraming::Empty => 0,
         BodyFraming::Length(n) => n as usize,
         BodyFraming::Chunked => {

@@ -207,7 +207,7 @@ fn no_prefix_of_a_malformed_request_parses_as_complete() {
                 parse_request(&bytes[..end], &Limits::default())
             {
                 assert_eq!(
-                    request.body,
+                    request.framing,
                     ch02::BodyFraming::Chunked,
                     "{what}: a prefix of {end} bytes parsed"
                 );

@@ -49,7 +49,7 @@ pub struct Request {
     /// The validated `Content-Length`, if the request has one.
     pub content_length: Option<u64>,
     /// How the body is framed: where it ends.
-    pub body: BodyFraming,
+    pub framing: BodyFraming,
 }
 
 /// Where a request body ends (RFC 9112, section 6.3).

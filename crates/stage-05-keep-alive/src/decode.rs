@@ -146,7 +146,7 @@ impl BodyDecoder {
     /// `100 Continue` before sending it (RFC 9110, section 10.1.1); a
     /// request without a body has nothing to wait for.
     pub fn for_request(request: &Request, limits: &Limits, chunks: ChunkLimits) -> BodyDecoder {
-        let mut decoder = BodyDecoder::new(request.body, limits, chunks);
+        let mut decoder = BodyDecoder::new(request.framing, limits, chunks);
         decoder.continue_awaited =
             !decoder.is_done() && expectation(request) == Expectation::Continue;
         decoder

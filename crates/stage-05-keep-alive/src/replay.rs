@@ -45,7 +45,7 @@ pub fn replay(input: &[u8], step: usize, limits: &Limits) -> Vec<Replayed> {
         let mut body = BodyReader::new(
             connection,
             std::mem::take(&mut buf),
-            BodyDecoder::new(request.body, limits, ChunkLimits::default()),
+            BodyDecoder::new(request.framing, limits, ChunkLimits::default()),
             Duration::from_secs(1),
             started,
         );
