@@ -21,7 +21,7 @@ use stage_04::Responder;
 use stage_04::environ::ConnectionInfo;
 use stage_04::environ::cache::ConnectionEnviron;
 use stage_05::chunked::ChunkLimits;
-use stage_05::decode::{BodyDecoder, DecodeError, Decoded};
+use stage_05::decode::{BodyDecoder, DecodeError, Decoded, Expectation, expectation};
 
 use crate::buffer::Buffer;
 use crate::refusal::Refusal;
@@ -70,8 +70,9 @@ pub enum Progress {
     Waiting,
     /// A request is complete, head and body.
     Complete(Request, Vec<u8>),
-    /// The request is refused, for this reason.
-    Refuse(Refusal),
+    /// The request is refused, for this reason; the request is there when
+    /// its head was read (for the access log).
+    Refuse(Refusal, Option<Request>),
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -168,10 +169,10 @@ impl<S> Connection<S> {
         self.deadline
     }
 
-    /// Waiting for a request that has not started: nothing is lost by
-    /// closing now.
+    /// Waiting for a request that has not started, with every byte of the
+    /// last response sent: nothing is lost by closing now.
     pub fn is_idle(&self) -> bool {
-        matches!(self.phase, Phase::Head) && self.input.is_empty()
+        matches!(self.phase, Phase::Head) && self.input.is_empty() && self.pending_output() == 0
     }
 
     // ANCHOR: transitions
@@ -184,17 +185,19 @@ impl<S> Connection<S> {
             self.head_started = true;
             self.deadline = now + self.timeouts.header;
         }
-        let was_head = matches!(self.phase, Phase::Head);
+        let (was_head, unparsed) = (matches!(self.phase, Phase::Head), self.input.len());
         let progress = parse_input(&mut self.phase, &mut self.input, limits, chunks);
         if let Phase::Body { decoder, .. } = &mut self.phase {
-            if was_head {
-                // The head just came in; the body is awaited. It is read
-                // whole before the app is called, so a client waiting for
-                // `100 Continue` gets it at once (RFC 9110, section 10.1.1).
-                if decoder.send_continue() {
-                    self.output()
-                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
+            // The head just came in; the body is awaited. It is read
+            // whole before the app is called, so a client waiting for
+            // `100 Continue` gets it at once (RFC 9110, section 10.1.1).
+            if was_head && decoder.send_continue() {
+                self.output()
+                    .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            // The I/O timeout is for a client that stalls: each piece of
+            // body that arrives starts it again.
+            if was_head || self.input.len() < unparsed {
                 self.deadline = now + self.timeouts.io;
             }
         }
@@ -224,10 +227,38 @@ impl<S> Connection<S> {
     }
 
     /// The response is over and the connection may carry another request.
+    /// The keep-alive time runs once the response is all sent; until then
+    /// the client has the I/O timeout to read it.
     pub fn keep_for_next_request(&mut self, now: Instant) {
         self.phase = Phase::Head;
         self.head_started = false;
-        self.deadline = now + self.timeouts.keep_alive;
+        self.output_moved(now);
+    }
+
+    /// Bytes of output went out: a wait on the client to read starts
+    /// again, and a kept-alive connection whose response is now all sent
+    /// starts waiting for its next request.
+    fn output_moved(&mut self, now: Instant) {
+        let pending = self.pending_output() > 0;
+        match self.phase {
+            Phase::Head if !self.head_started && pending => self.deadline = now + self.timeouts.io,
+            Phase::Head if !self.head_started => self.deadline = now + self.timeouts.keep_alive,
+            Phase::Responding { .. } | Phase::Closing { shut: false, .. } if pending => {
+                self.deadline = now + self.timeouts.io;
+            }
+            _ => {}
+        }
+    }
+
+    /// The client has closed its side while no request is in progress.
+    /// Returns whether the connection is done with; if a response is still
+    /// going out, it is sent first (a client that half-closes still reads).
+    pub fn input_ended(&mut self, now: Instant) -> bool {
+        if self.pending_output() == 0 {
+            return true;
+        }
+        self.close_after_output(now);
+        false
     }
 
     /// What is in the output is the last of it: send it, then close.
@@ -329,7 +360,15 @@ impl<S: Read + Write> Connection<S> {
     // ANCHOR: flush
     /// Writes as much of the output as the socket takes now. Returns how
     /// many bytes went out, or `None` when the connection is broken.
-    pub fn flush(&mut self) -> Option<usize> {
+    pub fn flush(&mut self, now: Instant) -> Option<usize> {
+        let written = self.write_output()?;
+        if written > 0 {
+            self.output_moved(now);
+        }
+        Some(written)
+    }
+
+    fn write_output(&mut self) -> Option<usize> {
         let output = Arc::clone(&self.output);
         let mut output = output
             .lock()
@@ -367,9 +406,14 @@ pub fn parse_input(
             // slots uninitialised (the performance appendix says why).
             Phase::Head => match fast::parse_request(input.as_slice(), limits) {
                 Ok(Parsed::Partial) => return Progress::Waiting,
-                Err(error) => return Progress::Refuse(Refusal::Head(error)),
+                Err(error) => return Progress::Refuse(Refusal::Head(error), None),
                 Ok(Parsed::Complete { request, head_len }) => {
                     input.consume(head_len);
+                    // Refused before the body: a client waiting to hear
+                    // whether to send it is told at once (RFC 9110, 10.1.1).
+                    if expectation(&request) == Expectation::Unsupported {
+                        return Progress::Refuse(Refusal::Expectation, Some(request));
+                    }
                     let decoder = BodyDecoder::for_request(&request, limits, chunks);
                     if decoder.is_done() {
                         return Progress::Complete(request, Vec::new());
@@ -383,7 +427,12 @@ pub fn parse_input(
             },
             Phase::Body { body, decoder, .. } => match take_body(decoder, input, body) {
                 Ok(false) => return Progress::Waiting,
-                Err(error) => return Progress::Refuse(Refusal::Body(error)),
+                Err(error) => {
+                    let Phase::Body { request, .. } = std::mem::replace(phase, Phase::Head) else {
+                        unreachable!("matched Phase::Body above")
+                    };
+                    return Progress::Refuse(Refusal::Body(error), Some(request));
+                }
                 Ok(true) => {
                     let Phase::Body { request, body, .. } = std::mem::replace(phase, Phase::Head)
                     else {
@@ -432,7 +481,7 @@ mod tests {
                         seen.push(Ok((request.target, body)));
                         phase = Phase::Head;
                     }
-                    Progress::Refuse(why) => return [seen, vec![Err(why.status())]].concat(),
+                    Progress::Refuse(why, _) => return [seen, vec![Err(why.status())]].concat(),
                 }
             }
         }

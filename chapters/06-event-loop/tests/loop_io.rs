@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
+use ch06::Timeouts;
 use proptest::prelude::*;
 use stage_03::chunked::{LAST_CHUNK, encode_chunk};
 use testkit::{read_response, visible};
@@ -189,4 +190,71 @@ proptest! {
         }
         sending.join().unwrap();
     }
+}
+
+/// A loop whose waits are short, to see what ends them.
+fn serve_with(timeouts: Timeouts) -> SocketAddr {
+    common::serve(ch06::LoopConfig {
+        timeouts,
+        ..common::quiet()
+    })
+}
+
+#[test]
+fn a_408_is_followed_by_the_close_at_once_not_after_the_linger_time() {
+    let addr = serve_with(Timeouts {
+        header: Duration::from_millis(300),
+        linger: Duration::from_secs(20),
+        ..Timeouts::default()
+    });
+    let mut stream = common::connect_for(addr, 5);
+    stream.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    // The server answers 408 and shuts its side down: the client reads the
+    // answer, then the end, well before the linger time.
+    let answer = testkit::read_to_close(&mut stream);
+    assert_eq!(
+        testkit::status_of(&answer),
+        Some(408),
+        "{}",
+        visible(&answer)
+    );
+}
+
+#[test]
+fn an_unsupported_expectation_is_refused_before_the_body_is_sent() {
+    let addr = common::serve(common::quiet());
+    let mut stream = common::connect_for(addr, 5);
+    // The client waits for an answer before sending its 10 bytes.
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: a-miracle\r\nContent-Length: 10\r\n\r\n",
+        )
+        .unwrap();
+    let answer = read_response(&mut stream, false);
+    assert_eq!(
+        testkit::status_of(&answer),
+        Some(417),
+        "{}",
+        visible(&answer)
+    );
+}
+
+#[test]
+fn a_slow_but_steady_upload_is_not_timed_out() {
+    // Each piece comes well within the I/O timeout, the whole body does not:
+    // the timeout is for a client that stalls, not for a slow one.
+    let addr = serve_with(Timeouts {
+        io: Duration::from_millis(600),
+        ..Timeouts::default()
+    });
+    let mut stream = common::connect_for(addr, 5);
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\n")
+        .unwrap();
+    for piece in [b"ab", b"cd", b"ef", b"gh"] {
+        thread::sleep(Duration::from_millis(300));
+        stream.write_all(piece).unwrap();
+    }
+    let answer = read_response(&mut stream, false);
+    assert_eq!(common::body(&answer), "abcdefgh", "{}", visible(&answer));
 }

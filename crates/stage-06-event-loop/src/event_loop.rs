@@ -24,7 +24,6 @@ use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
 use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
-use stage_05::decode::{Expectation, expectation};
 
 use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
@@ -282,7 +281,7 @@ impl EventLoop {
             let Some(stepped) = self.advance(py, &mut conn) else {
                 break false;
             };
-            let Some(written) = conn.flush() else {
+            let Some(written) = conn.flush(Instant::now()) else {
                 break self.broken(py, &mut conn);
             };
             let Some(closing) = self.close_when_sent(&mut conn) else {
@@ -352,23 +351,22 @@ impl EventLoop {
                 match conn.parse(limits, self.config.chunk_limits, Instant::now()) {
                     Progress::Waiting => {
                         if conn.peer_closed {
-                            // Closed between requests, or in the middle of one.
-                            return None;
+                            // Nothing more will come. Between requests, the
+                            // last response still goes out first; in the
+                            // middle of one, the request can never end.
+                            let between =
+                                matches!(conn.phase, Phase::Head) && conn.input.is_empty();
+                            let done = !between || conn.input_ended(Instant::now());
+                            return if done { None } else { Some(true) };
                         }
                         // Body bytes taken out of `input` make room to read more.
                         Some(conn.input.len() != unparsed)
                     }
-                    Progress::Refuse(why) => {
-                        self.refuse_and_close(conn, &why, None);
+                    Progress::Refuse(why, request) => {
+                        self.refuse_and_close(conn, &why, request.as_ref());
                         Some(true)
                     }
-                    Progress::Complete(request, body) => {
-                        if expectation(&request) == Expectation::Unsupported {
-                            self.refuse_and_close(conn, &Refusal::Expectation, Some(&request));
-                            return Some(true);
-                        }
-                        self.dispatch(py, conn, request, body)
-                    }
+                    Progress::Complete(request, body) => self.dispatch(py, conn, request, body),
                 }
             }
             Phase::Responding { .. } => self.pump(py, conn),
@@ -393,9 +391,15 @@ impl EventLoop {
             match what {
                 Expired::Request => {
                     self.refuse_and_close(&mut conn, &Refusal::TimedOut, None);
+                    // Sent and shut down now if the socket takes it all;
+                    // else the next writable event finishes it.
+                    let sent = conn.flush(now).is_some();
                     conn.give_up_after_output(now);
-                    let _ = conn.flush();
-                    self.connections.put_back(token, conn);
+                    if sent && self.close_when_sent(&mut conn).is_some() {
+                        self.connections.put_back(token, conn);
+                    } else {
+                        self.connections.close(token);
+                    }
                 }
                 Expired::Response => {
                     self.broken(py, &mut conn);

@@ -120,11 +120,15 @@ fn a_write_the_socket_takes_in_part_leaves_the_rest_for_later() {
     };
     let mut conn = connection(stand, Instant::now());
     conn.output().extend_from_slice(b"HTTP/1.1 200 OK");
-    assert_eq!(conn.flush(), Some(5));
+    assert_eq!(conn.flush(Instant::now()), Some(5));
     assert_eq!(conn.pending_output(), 10);
-    assert_eq!(conn.flush(), Some(0), "a full socket takes nothing");
+    assert_eq!(
+        conn.flush(Instant::now()),
+        Some(0),
+        "a full socket takes nothing"
+    );
     conn.stream.room = 100; // the client read some
-    assert_eq!(conn.flush(), Some(10));
+    assert_eq!(conn.flush(Instant::now()), Some(10));
     assert_eq!(conn.stream.written, b"HTTP/1.1 200 OK");
 }
 
@@ -176,6 +180,7 @@ fn each_wait_gives_up_after_its_own_timeout() {
     // After a response: kept for the next request, or closed after the
     // output, with a linger for the client to close too.
     let t3 = t2 + second;
+    conn.output().clear(); // the 100 Continue went out
     conn.keep_for_next_request(t3);
     assert_eq!(conn.deadline(), t3 + TIMEOUTS.keep_alive);
     assert_eq!(conn.expired(t3 + TIMEOUTS.keep_alive), Some(Expired::Idle));
@@ -201,4 +206,75 @@ fn a_client_that_stalls_mid_head_gets_only_the_linger_time_for_its_408() {
     conn.give_up_after_output(late);
     assert_eq!(conn.deadline(), late + TIMEOUTS.linger);
     assert_eq!(conn.expired(late + TIMEOUTS.linger), Some(Expired::Closing));
+}
+
+#[test]
+fn a_connection_is_not_idle_while_its_last_response_is_still_going_out() {
+    // A client reading slowly: the socket takes nothing for now.
+    let t0 = Instant::now();
+    let mut conn = connection(Stand::default(), t0);
+    conn.output().extend_from_slice(b"the tail of a response");
+    conn.keep_for_next_request(t0);
+    assert!(!conn.is_idle());
+    assert_eq!(conn.expired(t0 + TIMEOUTS.keep_alive), None);
+    assert_eq!(conn.deadline(), t0 + TIMEOUTS.io);
+    // The client reads some: its wait starts again.
+    let t1 = t0 + Duration::from_secs(1);
+    conn.stream.room = 4;
+    assert_eq!(conn.flush(t1), Some(4));
+    assert_eq!(conn.deadline(), t1 + TIMEOUTS.io);
+    // All of it is out: now the keep-alive time runs.
+    let t2 = t1 + Duration::from_secs(1);
+    conn.stream.room = 100;
+    assert_eq!(conn.flush(t2), Some(18));
+    assert!(conn.is_idle());
+    assert_eq!(conn.deadline(), t2 + TIMEOUTS.keep_alive);
+    assert_eq!(conn.expired(t2 + TIMEOUTS.keep_alive), Some(Expired::Idle));
+}
+
+#[test]
+fn a_client_that_stops_sending_still_gets_what_is_in_the_output() {
+    let t0 = Instant::now();
+    let mut conn = connection(Stand::default(), t0);
+    conn.peer_closed = true;
+    assert!(conn.input_ended(t0), "nothing to send: done with");
+    let mut conn = connection(Stand::default(), t0);
+    conn.output().extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    conn.peer_closed = true;
+    assert!(!conn.input_ended(t0), "the output goes out first");
+    assert_eq!(conn.expired(t0 + TIMEOUTS.io), Some(Expired::Closing));
+}
+
+#[test]
+fn a_body_that_keeps_coming_keeps_its_wait_alive() {
+    let t0 = Instant::now();
+    let (limits, chunks) = (Limits::default(), ChunkLimits::default());
+    let mut conn = connection(Stand::default(), t0);
+    conn.input
+        .extend_from_slice(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+    let _ = conn.parse(&limits, chunks, t0);
+    assert_eq!(conn.deadline(), t0 + TIMEOUTS.io);
+    let t1 = t0 + Duration::from_secs(2);
+    conn.input.extend_from_slice(b"c");
+    let _ = conn.parse(&limits, chunks, t1);
+    assert_eq!(
+        conn.deadline(),
+        t1 + TIMEOUTS.io,
+        "a byte of body is progress"
+    );
+}
+
+#[test]
+fn an_unsupported_expectation_is_refused_as_soon_as_the_head_is_in() {
+    let t0 = Instant::now();
+    let mut conn = connection(Stand::default(), t0);
+    conn.input.extend_from_slice(
+        b"POST / HTTP/1.1\r\nHost: t\r\nExpect: a-miracle\r\nContent-Length: 5\r\n\r\n",
+    );
+    match conn.parse(&Limits::default(), ChunkLimits::default(), t0) {
+        Progress::Refuse(why, Some(request)) => {
+            assert_eq!((why.status(), request.target.as_str()), (417, "/"));
+        }
+        _ => panic!("refused at once, with the request for the log"),
+    }
 }

@@ -157,7 +157,7 @@ impl EventLoop {
                     return Some(true);
                 }
             }
-            if conn.flush().is_none() {
+            if conn.flush(Instant::now()).is_none() {
                 self.broken(py, conn);
                 return None;
             }
