@@ -69,6 +69,12 @@ def application(environ, start_response):
         # events: only a client that leaves ends it, and close() says so.
         start_response("200 OK", [("Content-Type", "text/event-stream")])
         return Ticks()
+    if path == "/flood":
+        # An endless body of 64 KiB pieces whose close() creates the file
+        # named by the query string: proof it was closed, even by a server
+        # that has stopped answering requests.
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Flood(environ["QUERY_STRING"])
     if path == "/ticks-closed":
         return text(start_response, f"{CLOSED['ticks']}\n".encode())
     if path == "/pulled":
@@ -88,3 +94,18 @@ class Ticks:
 
     def close(self):
         CLOSED["ticks"] += 1
+
+
+class Flood:
+    """The endless body of /flood; close() leaves a file behind."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __iter__(self):
+        while True:
+            yield b"z" * 65536
+
+    def close(self):
+        with open(self.marker, "w") as f:
+            f.write("closed")

@@ -54,13 +54,10 @@ fn request_error_status(py: Python<'_>, error: &PyErr) -> Option<(u16, String)> 
     if !error.is_instance_of::<RequestError>(py) {
         return None;
     }
-    let value = error.value(py);
-    let code = value
-        .getattr("args")
-        .ok()?
-        .get_item(0)
-        .ok()?
-        .extract()
-        .ok()?;
-    Some((code, format!("{value}\n")))
+    // The message alone: `str()` of an OSError with two args would read
+    // "[Errno 400] ...", as if the status were an errno.
+    let args = error.value(py).getattr("args").ok()?;
+    let code = args.get_item(0).ok()?.extract().ok()?;
+    let message = args.get_item(1).ok()?.str().ok()?;
+    Some((code, format!("{message}\n")))
 }

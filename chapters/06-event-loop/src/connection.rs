@@ -280,11 +280,12 @@ impl<S> Connection<S> {
 
     /// A response was cut short: send what is there, then reset, so that
     /// the client cannot take the cut body for a whole one.
-    pub fn abort_after_output(&mut self) {
+    pub fn abort_after_output(&mut self, now: Instant) {
         self.phase = Phase::Closing {
             abort: true,
             shut: false,
         };
+        self.deadline = now + self.timeouts.io;
     }
 
     /// The write side has been shut down: the client has the linger time

@@ -5,9 +5,10 @@
 //!
 //! mio tells the loop which sockets are ready; the loop reads what they
 //! have, parses as far as it can, and writes what they can take. Python is
-//! called for one request at a time, with the GIL held only for that call
-//! and for pulling the next piece of a body. While the app runs, the loop
-//! waits: the GIL, and one thread, allow nothing else.
+//! called for one request at a time ([`calling`]); the GIL is held while
+//! the loop works and released while it waits in the poll, since a worker
+//! has one thread and nobody to hand it to in between. While the app runs,
+//! the loop waits: one thread allows nothing else.
 
 use std::fs::File;
 use std::io;
@@ -200,7 +201,11 @@ impl EventLoop {
                     self.stop_listening();
                     Instant::now()
                 });
-                if self.connections.is_empty() || since.elapsed() > graceful {
+                if self.connections.is_empty() {
+                    return Ok(());
+                }
+                if since.elapsed() > graceful {
+                    self.abandon_all(py);
                     return Ok(());
                 }
             }
@@ -402,12 +407,37 @@ impl EventLoop {
                         self.connections.close(token);
                     }
                 }
-                Expired::Response => {
-                    self.broken(py, &mut conn);
+                Expired::Response => self.abandon(py, token, conn),
+                Expired::Closing => {
+                    if matches!(conn.phase, Phase::Closing { abort: true, .. }) {
+                        let _ = abort_on_close(&conn.stream);
+                    }
                     self.connections.close(token);
                 }
-                Expired::Idle | Expired::Closing => self.connections.close(token),
+                Expired::Idle => self.connections.close(token),
             }
         }
+    }
+
+    /// The graceful time is up: responses still in progress are cut short,
+    /// with their app results closed and their connections reset.
+    fn abandon_all(&mut self, py: Python<'_>) {
+        let tokens: Vec<Token> = self.connections.iter_mut().map(|(t, _)| t).collect();
+        for token in tokens {
+            if let Some(conn) = self.connections.take(token) {
+                self.abandon(py, token, conn);
+            }
+        }
+    }
+
+    /// Gives up on a connection: a response in progress is abandoned (its
+    /// result's `close()` is called) and the connection reset, so that the
+    /// client cannot take a cut body for a whole one.
+    fn abandon(&mut self, py: Python<'_>, token: Token, mut conn: Box<Connection>) {
+        if matches!(conn.phase, Phase::Responding { .. }) {
+            self.broken(py, &mut conn);
+            let _ = abort_on_close(&conn.stream);
+        }
+        self.connections.close(token);
     }
 }

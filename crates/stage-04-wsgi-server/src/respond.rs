@@ -1,4 +1,6 @@
-//! `start_response`, `write()`, and sending what the application returns.
+//! `start_response` and `write()`: the responder, which turns what the
+//! application says into bytes on a [`Sink`]. Calling the application and
+//! sending what it returns is [`crate::run`]'s.
 //!
 //! The rule that shapes this module (PEP 3333, "Buffering and Streaming"):
 //! `start_response` only *records* the status and headers. They go on the

@@ -74,8 +74,9 @@ enum Next {
     Request(Request),
     /// The connection ends without an answer: closed, idle too long, broken.
     Close,
-    /// The connection ends with an error response: this one's status.
-    Refuse(ReadError),
+    /// The connection ends with an error response: this status, for
+    /// this reason.
+    Refuse(u16, ReadError),
 }
 
 impl Server {
@@ -119,9 +120,7 @@ impl Server {
             let request = match self.next_request(&stream, &mut buf) {
                 Next::Request(request) => request,
                 Next::Close => return,
-                Next::Refuse(error) => {
-                    // Only errors with a status are refused (next_request).
-                    let code = error.status().unwrap_or(400);
+                Next::Refuse(code, error) => {
                     let message = format!("{error}\n");
                     let outcome = send_refusal(&self.core.writer, &stream, code, &message);
                     log(&access_entry(&conn, None, &outcome), &outcome);
@@ -163,8 +162,12 @@ impl Server {
             // A clean close, or silence, between requests: nothing to say.
             Ok(None) => Next::Close,
             Err(ReadError::TimedOut) if buf.is_empty() => Next::Close,
-            Err(error @ (ReadError::TimedOut | ReadError::Parse(_))) => Next::Refuse(error),
-            Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => Next::Close,
+            // A client still there hears why (408, or the parse error's
+            // status); one that vanished mid-request hears nothing.
+            Err(error) => match error.status() {
+                Some(status) => Next::Refuse(status, error),
+                None => Next::Close,
+            },
         }
     }
     // ANCHOR_END: next_request

@@ -375,3 +375,17 @@ fn a_bad_request_after_a_good_one_on_the_same_connection_is_refused_and_closes()
         "nothing after a refused request is read: {answer}"
     );
 }
+
+#[test]
+fn a_body_error_found_while_the_app_reads_says_what_went_wrong_and_nothing_else() {
+    // The app reads the body, meets the client's bad chunk as a
+    // RequestError and lets it propagate: the client gets 400 and the
+    // reason, not the text of a Python OSError.
+    let server = serve(config());
+    let response = exchange(server.addr, &chunked("zz\r\nabc\r\n0\r\n\r\n"));
+    let text = String::from_utf8_lossy(&response);
+    assert_eq!(status_of(&response), Some(400), "{}", visible(&response));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    assert!(body.starts_with("malformed chunked body"), "{body:?}");
+    assert!(!body.contains("Errno"), "{body:?}");
+}

@@ -254,3 +254,67 @@ fn a_slow_but_steady_upload_is_not_timed_out() {
     let answer = read_response(&mut stream, false);
     assert_eq!(common::body(&answer), "abcdefgh", "{}", visible(&answer));
 }
+
+#[test]
+fn a_response_given_up_on_ends_in_a_reset_not_a_clean_close() {
+    // HTTP/1.0 and no length: the body ends where the connection does. A
+    // client that stops reading is given up on after the I/O timeout; a
+    // plain close would make the cut body look complete.
+    let addr = serve_with(Timeouts {
+        io: Duration::from_millis(300),
+        ..Timeouts::default()
+    });
+    let marker = std::env::temp_dir().join(format!("stage-06-flood-{}", std::process::id()));
+    let mut stream = common::connect_for(addr, 10);
+    let request = format!("GET /flood?{} HTTP/1.0\r\n\r\n", marker.display());
+    stream.write_all(request.as_bytes()).unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    let mut chunk = vec![0u8; 1 << 16];
+    let end = loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break Ok(()),
+            Ok(_) => continue,
+            Err(e) => break Err(e.kind()),
+        }
+    };
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(end, Err(std::io::ErrorKind::ConnectionReset));
+}
+
+#[test]
+fn a_response_cut_by_the_graceful_timeout_still_has_its_close_called() {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps/workers.py");
+    let spec = stage_04::AppSpec::File {
+        path,
+        callable: "application".into(),
+    };
+    let app = pyo3::Python::attach(|py| stage_04::load_app(py, &spec)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clock = std::sync::Arc::new(stage_03::FixedClock::rfc_example());
+    let mut event_loop = stage_06::EventLoop::new(listener, app, clock, common::quiet()).unwrap();
+    let stop = event_loop.stop_flag();
+    let running = thread::spawn(move || event_loop.run(Duration::from_millis(300), |_, _| {}));
+
+    let marker = std::env::temp_dir().join(format!("stage-06-cut-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let mut stream = common::connect_for(addr, 10);
+    let request = format!(
+        "GET /flood?{} HTTP/1.1\r\nHost: t\r\n\r\n",
+        marker.display()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    // The client reads nothing: the response waits at the high-water mark
+    // when the stop comes, and is still unfinished when the time is up.
+    thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    running.join().unwrap().unwrap();
+    let closed = std::fs::read_to_string(&marker);
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(
+        closed.ok().as_deref(),
+        Some("closed"),
+        "close() was not called"
+    );
+}

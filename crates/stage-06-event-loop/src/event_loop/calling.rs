@@ -216,7 +216,7 @@ impl EventLoop {
         // request the client sends next; that one is answered with
         // `Connection: close` instead.
         if outcome.abort {
-            conn.abort_after_output();
+            conn.abort_after_output(Instant::now());
         } else if outcome.reusable && keep_open {
             conn.keep_for_next_request(Instant::now());
         } else {
