@@ -229,14 +229,14 @@ impl<S> Connection<S> {
     pub fn keep_for_next_request(&mut self, now: Instant) {
         self.phase = Phase::Head;
         self.head_started = false;
-        self.output_moved(now);
+        let pending = self.pending_output() > 0;
+        self.output_moved(now, pending);
     }
 
     /// Bytes of output went out: a wait on the client to read starts
     /// again, and a kept-alive connection whose response is now all sent
     /// starts waiting for its next request.
-    fn output_moved(&mut self, now: Instant) {
-        let pending = self.pending_output() > 0;
+    fn output_moved(&mut self, now: Instant, pending: bool) {
         match self.phase {
             Phase::Head if !self.head_started && pending => self.deadline = now + self.timeouts.io,
             Phase::Head if !self.head_started => self.deadline = now + self.timeouts.keep_alive,
@@ -359,14 +359,16 @@ impl<S: Read + Write> Connection<S> {
     /// Writes as much of the output as the socket takes now. Returns how
     /// many bytes went out, or `None` when the connection is broken.
     pub fn flush(&mut self, now: Instant) -> Option<usize> {
-        let written = self.write_output()?;
+        let (written, pending) = self.write_output()?;
         if written > 0 {
-            self.output_moved(now);
+            self.output_moved(now, pending);
         }
         Some(written)
     }
 
-    fn write_output(&mut self) -> Option<usize> {
+    /// Writes until the output is empty or the socket full: how many
+    /// bytes went out, and whether some are still waiting.
+    fn write_output(&mut self) -> Option<(usize, bool)> {
         let output = Arc::clone(&self.output);
         let mut output = output
             .lock()
@@ -384,7 +386,7 @@ impl<S: Read + Write> Connection<S> {
                 Err(_) => return None,
             }
         }
-        Some(total)
+        Some((total, !output.is_empty()))
     }
     // ANCHOR_END: flush
 }

@@ -75,7 +75,7 @@ impl EventLoop {
         let message = format!("{why}\n");
         let outcome = send_refusal(&self.writer, &mut *conn.output(), why.status(), &message);
         self.record(&conn.info, request, &outcome);
-        conn.close_after_output(Instant::now());
+        conn.close_after_output(self.now);
     }
 
     // ANCHOR: dispatch
@@ -157,7 +157,7 @@ impl EventLoop {
                     return Some(true);
                 }
             }
-            if conn.flush(Instant::now()).is_none() {
+            if conn.flush(self.now).is_none() {
                 self.broken(py, conn);
                 return None;
             }
@@ -215,12 +215,15 @@ impl EventLoop {
         // closing after a response that promised keep-alive would drop the
         // request the client sends next; that one is answered with
         // `Connection: close` instead.
+        // The app may have run a while since the poll woke up: the next
+        // wait counts from now.
+        self.now = Instant::now();
         if outcome.abort {
-            conn.abort_after_output(Instant::now());
+            conn.abort_after_output(self.now);
         } else if outcome.reusable && keep_open {
-            conn.keep_for_next_request(Instant::now());
+            conn.keep_for_next_request(self.now);
         } else {
-            conn.close_after_output(Instant::now());
+            conn.close_after_output(self.now);
         }
     }
 }

@@ -72,7 +72,7 @@ impl EventLoop {
         let message = format!("{why}\n");
         let outcome = send_refusal(&self.writer, &mut *conn.output(), why.status(), &message);
         self.record(&conn.info, request, &outcome);
-        conn.close_after_output(Instant::now());
+        conn.close_after_output(self.now);
     }
 
     // ANCHOR: dispatch
@@ -134,7 +134,9 @@ impl EventLoop {
         loop {
             // ANCHOR: ex-06.3-backpressure
             if conn.pending_output() >= self.config.high_water {
-                conn.wait_for_reader(Instant::now());
+                // The app may have run a while since the poll woke up.
+                self.now = Instant::now();
+                conn.wait_for_reader(self.now);
                 return Some(pulled);
             }
             // ANCHOR_END: ex-06.3-backpressure
@@ -157,7 +159,7 @@ impl EventLoop {
                     return Some(true);
                 }
             }
-            if conn.flush(Instant::now()).is_none() {
+            if conn.flush(self.now).is_none() {
                 self.broken(py, conn);
                 return None;
             }
@@ -215,12 +217,15 @@ impl EventLoop {
         // closing after a response that promised keep-alive would drop the
         // request the client sends next; that one is answered with
         // `Connection: close` instead.
+        // The app may have run a while since the poll woke up: the next
+        // wait counts from now.
+        self.now = Instant::now();
         if outcome.abort {
-            conn.abort_after_output(Instant::now());
+            conn.abort_after_output(self.now);
         } else if outcome.reusable && keep_open {
-            conn.keep_for_next_request(Instant::now());
+            conn.keep_for_next_request(self.now);
         } else {
-            conn.close_after_output(Instant::now());
+            conn.close_after_output(self.now);
         }
     }
 }
