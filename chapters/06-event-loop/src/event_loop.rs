@@ -29,8 +29,9 @@ use stage_04::respond::Writer;
 use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
 
-use crate::connection::{Connection, Expired, Phase, Progress, READ_CHUNK, Timeouts};
+use crate::connection::{Connection, Expired, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
+use crate::incoming::Progress;
 use crate::refusal::Refusal;
 
 mod calling;

@@ -11,7 +11,8 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use ch06::Timeouts;
-use ch06::connection::{Connection, Expired, Progress};
+use ch06::connection::{Connection, Expired};
+use ch06::incoming::Progress;
 use stage_02::Limits;
 use stage_04::environ::ConnectionInfo;
 use stage_05::chunked::ChunkLimits;

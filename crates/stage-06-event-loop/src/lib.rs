@@ -27,6 +27,7 @@ pub mod buffer;
 pub mod connection;
 pub mod connections;
 pub mod event_loop;
+pub mod incoming;
 pub mod master;
 pub mod refusal;
 pub mod stepping;

@@ -10,7 +10,8 @@ use stage_02::Limits;
 use stage_04::environ::ConnectionInfo;
 use stage_05::chunked::ChunkLimits;
 use stage_06::Timeouts;
-use stage_06::connection::{Connection, Expired, Progress};
+use stage_06::connection::{Connection, Expired};
+use stage_06::incoming::Progress;
 
 /// A socket stand-in. Each read gives at most the next piece of
 /// `incoming`, then `WouldBlock` (or end of file once `closed`); writes
