@@ -5,7 +5,7 @@
 //!
 //! mio tells the loop which sockets are ready; the loop reads what they
 //! have, parses as far as it can, and writes what they can take. Python is
-//! called for one request at a time ([`calling`]); the GIL is held while
+//! called for one request at a time (in the `calling` module); the GIL is held while
 //! the loop works and released while it waits in the poll, since a worker
 //! has one thread and nobody to hand it to in between. While the app runs,
 //! the loop waits: one thread allows nothing else.

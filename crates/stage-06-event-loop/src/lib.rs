@@ -11,9 +11,15 @@
 //! on SIGTERM.
 //!
 //! It reuses the earlier stages as libraries: stage-02's parser, stage-03's
-//! writer, stage-04's environ and responder (driven a piece at a time, so
-//! that a client that does not read cannot make the server buffer a whole
-//! generator), stage-05's body decoder and keep-alive rules.
+//! writer, stage-04's environ, responder and request blocks, stage-05's
+//! body decoder and keep-alive rules. What is new, module by module:
+//! [`connection`] (a connection's buffers, where it stands, and until when
+//! it waits; its input a [`buffer`]), [`incoming`] (requests taken out of
+//! the input without waiting), [`stepping`] (the app's response one piece
+//! at a time, so that a client that does not read cannot make the server
+//! buffer a whole generator), [`refusal`] (why the server answers instead
+//! of the app), [`connections`] (every connection by its token), the loop
+//! itself ([`event_loop`]) and the [`master`].
 //!
 //! What one thread cannot do, it does not pretend to: the app is called for
 //! one request at a time, and while it runs (a slow query, a `sleep`, a
