@@ -29,12 +29,12 @@ use stage_04::respond::Writer;
 use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
 
-use crate::connection::{Connection, Expired, Phase, READ_CHUNK, Timeouts};
+use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
 use crate::incoming::Progress;
-use crate::refusal::Refusal;
 
 mod calling;
+mod expiry;
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
@@ -388,64 +388,4 @@ impl EventLoop {
         }
     }
     // ANCHOR_END: advance
-
-    /// Closes connections whose wait ran out: a quiet close between
-    /// requests, a 408 for a head or body that stalled, a reset for a
-    /// client that stopped reading its response.
-    fn expire(&mut self, py: Python<'_>, now: Instant) {
-        let expired: Vec<(Token, Expired)> = self
-            .connections
-            .iter_mut()
-            .filter_map(|(token, conn)| Some((token, conn.expired(now)?)))
-            .collect();
-        for (token, what) in expired {
-            let Some(mut conn) = self.connections.take(token) else {
-                continue;
-            };
-            match what {
-                Expired::Request => {
-                    self.refuse_and_close(&mut conn, &Refusal::TimedOut, None);
-                    // Sent and shut down now if the socket takes it all;
-                    // else the next writable event finishes it.
-                    let sent = conn.flush(now).is_some();
-                    conn.give_up_after_output(now);
-                    if sent && self.close_when_sent(&mut conn).is_some() {
-                        self.connections.put_back(token, conn);
-                    } else {
-                        self.connections.close(token);
-                    }
-                }
-                Expired::Response => self.abandon(py, token, conn),
-                Expired::Closing => {
-                    if matches!(conn.phase, Phase::Closing { abort: true, .. }) {
-                        let _ = abort_on_close(&conn.stream);
-                    }
-                    self.connections.close(token);
-                }
-                Expired::Idle => self.connections.close(token),
-            }
-        }
-    }
-
-    /// The graceful time is up: responses still in progress are cut short,
-    /// with their app results closed and their connections reset.
-    fn abandon_all(&mut self, py: Python<'_>) {
-        let tokens: Vec<Token> = self.connections.iter_mut().map(|(t, _)| t).collect();
-        for token in tokens {
-            if let Some(conn) = self.connections.take(token) {
-                self.abandon(py, token, conn);
-            }
-        }
-    }
-
-    /// Gives up on a connection: a response in progress is abandoned (its
-    /// result's `close()` is called) and the connection reset, so that the
-    /// client cannot take a cut body for a whole one.
-    fn abandon(&mut self, py: Python<'_>, token: Token, mut conn: Box<Connection>) {
-        if matches!(conn.phase, Phase::Responding { .. }) {
-            self.broken(py, &mut conn);
-            let _ = abort_on_close(&conn.stream);
-        }
-        self.connections.close(token);
-    }
 }

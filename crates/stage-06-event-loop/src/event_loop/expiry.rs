@@ -1,0 +1,75 @@
+//! Waits that ran out, and connections given up on: a quiet close for an
+//! idle connection, a 408 for a request that stalled, a reset for a
+//! response the client stopped reading or the graceful time cut short.
+
+use std::time::Instant;
+
+use mio::Token;
+use pyo3::prelude::*;
+use stage_04::run::abort_on_close;
+
+use super::EventLoop;
+use crate::connection::{Connection, Expired, Phase};
+use crate::refusal::Refusal;
+
+impl EventLoop {
+    /// Closes connections whose wait ran out: a quiet close between
+    /// requests, a 408 for a head or body that stalled, a reset for a
+    /// client that stopped reading its response.
+    pub(super) fn expire(&mut self, py: Python<'_>, now: Instant) {
+        let expired: Vec<(Token, Expired)> = self
+            .connections
+            .iter_mut()
+            .filter_map(|(token, conn)| Some((token, conn.expired(now)?)))
+            .collect();
+        for (token, what) in expired {
+            let Some(mut conn) = self.connections.take(token) else {
+                continue;
+            };
+            match what {
+                Expired::Request => {
+                    self.refuse_and_close(&mut conn, &Refusal::TimedOut, None);
+                    // Sent and shut down now if the socket takes it all;
+                    // else the next writable event finishes it.
+                    let sent = conn.flush(now).is_some();
+                    conn.give_up_after_output(now);
+                    if sent && self.close_when_sent(&mut conn).is_some() {
+                        self.connections.put_back(token, conn);
+                    } else {
+                        self.connections.close(token);
+                    }
+                }
+                Expired::Response => self.abandon(py, token, conn),
+                Expired::Closing => {
+                    if matches!(conn.phase, Phase::Closing { abort: true, .. }) {
+                        let _ = abort_on_close(&conn.stream);
+                    }
+                    self.connections.close(token);
+                }
+                Expired::Idle => self.connections.close(token),
+            }
+        }
+    }
+
+    /// The graceful time is up: responses still in progress are cut short,
+    /// with their app results closed and their connections reset.
+    pub(super) fn abandon_all(&mut self, py: Python<'_>) {
+        let tokens: Vec<Token> = self.connections.iter_mut().map(|(t, _)| t).collect();
+        for token in tokens {
+            if let Some(conn) = self.connections.take(token) {
+                self.abandon(py, token, conn);
+            }
+        }
+    }
+
+    /// Gives up on a connection: a response in progress is abandoned (its
+    /// result's `close()` is called) and the connection reset, so that the
+    /// client cannot take a cut body for a whole one.
+    fn abandon(&mut self, py: Python<'_>, token: Token, mut conn: Box<Connection>) {
+        if matches!(conn.phase, Phase::Responding { .. }) {
+            self.broken(py, &mut conn);
+            let _ = abort_on_close(&conn.stream);
+        }
+        self.connections.close(token);
+    }
+}
