@@ -115,7 +115,7 @@ pub struct Connection<S = TcpStream> {
     /// Bytes received and not yet used.
     pub input: Buffer,
     /// The response bytes waiting to go out, shared with the responder.
-    pub output: Arc<Mutex<Vec<u8>>>,
+    pub output: Arc<Mutex<Buffer>>,
     /// Where the connection stands.
     pub phase: Phase,
     /// When the current wait (for a head, a body, the client to read or
@@ -142,7 +142,7 @@ impl<S> Connection<S> {
             info,
             environ: None,
             input: Buffer::default(),
-            output: Arc::new(Mutex::new(Vec::new())),
+            output: Arc::new(Mutex::new(Buffer::default())),
             phase: Phase::Head,
             deadline: now + timeouts.keep_alive,
             timeouts,
@@ -300,7 +300,7 @@ impl<S> Connection<S> {
     // ANCHOR_END: transitions
 
     /// The output buffer.
-    pub fn output(&self) -> MutexGuard<'_, Vec<u8>> {
+    pub fn output(&self) -> MutexGuard<'_, Buffer> {
         self.output
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -366,10 +366,10 @@ impl<S: Read + Write> Connection<S> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut total = 0;
         while !output.is_empty() {
-            match self.stream.write(&output) {
+            match self.stream.write(output.as_slice()) {
                 Ok(0) => return None,
                 Ok(n) => {
-                    output.drain(..n);
+                    output.consume(n);
                     total += n;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

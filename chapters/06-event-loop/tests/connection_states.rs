@@ -171,7 +171,7 @@ fn each_wait_gives_up_after_its_own_timeout() {
     conn.input
         .extend_from_slice(b"Expect: 100-continue\r\n\r\nab");
     assert!(matches!(conn.parse(&limits, chunks, t2), Progress::Waiting));
-    assert_eq!(&conn.output()[..], b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(conn.output().as_slice(), b"HTTP/1.1 100 Continue\r\n\r\n");
     assert_eq!(conn.deadline(), t2 + TIMEOUTS.io);
     assert_eq!(conn.expired(t2 + TIMEOUTS.io), Some(Expired::Request));
     conn.input.extend_from_slice(b"cde");

@@ -1,7 +1,8 @@
-//! Bytes received and not yet used.
+//! Bytes received and not yet used, or written and not yet sent.
 //!
 //! A connection's input grows at the back, as the socket gives bytes, and
-//! is used from the front, as the parser takes a head or a piece of body.
+//! is used from the front, as the parser takes a head or a piece of body;
+//! its output grows as the app responds and is used as the socket takes it.
 //! Removing from the front of a `Vec` moves everything behind it, for every
 //! request: with a pipelined burst or a large body, that is the same bytes
 //! moved again and again. A [`Buffer`] only moves its start mark, and moves
@@ -55,6 +56,17 @@ impl Buffer {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.start = 0;
+    }
+}
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
