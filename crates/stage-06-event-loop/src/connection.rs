@@ -7,6 +7,7 @@
 //! response collects in `output` and goes out when the socket can take it.
 
 use std::io::{self, Read, Write};
+use std::net::Shutdown;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use stage_02::{Limits, Request};
 use stage_04::Responder;
 use stage_04::environ::ConnectionInfo;
 use stage_04::environ::cache::ConnectionEnviron;
+use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
 use stage_05::decode::BodyDecoder;
 
@@ -128,7 +130,7 @@ pub struct Connection<S = TcpStream> {
     /// readable again. Until then, the socket may hold more: a read pass
     /// that stopped because `input` was full must be taken up again as
     /// soon as there is room, as no new event will say so.
-    pub drained: bool,
+    drained: bool,
 }
 
 impl<S> Connection<S> {
@@ -147,6 +149,16 @@ impl<S> Connection<S> {
             head_started: false,
             drained: false,
         }
+    }
+
+    /// The poll reported the socket readable: there may be new bytes.
+    pub fn may_have_input(&mut self) {
+        self.drained = false;
+    }
+
+    /// Whether the socket had nothing more to read when last asked.
+    pub fn drained(&self) -> bool {
+        self.drained
     }
 
     /// When the current wait gives up.
@@ -306,6 +318,35 @@ impl<S> Connection<S> {
     /// How many response bytes wait to go out.
     pub fn pending_output(&self) -> usize {
         self.output().len()
+    }
+}
+
+impl Connection<TcpStream> {
+    /// Once a closing connection's output is all sent: shut down its
+    /// write side (or reset it, for an aborted response), then discard what
+    /// the client still sends until it closes too. Returns `None` when the
+    /// connection is done with, else whether it shut down now.
+    pub fn close_when_sent(&mut self, now: Instant) -> Option<bool> {
+        if self.pending_output() > 0 {
+            return Some(false);
+        }
+        let Phase::Closing { abort, shut } = &mut self.phase else {
+            return Some(false);
+        };
+        if *abort {
+            let _ = abort_on_close(&self.stream);
+            return None;
+        }
+        let shut_now = !*shut;
+        if shut_now {
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.write_side_shut(now);
+        }
+        self.input.clear();
+        if self.peer_closed {
+            return None;
+        }
+        Some(shut_now)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -23,7 +23,6 @@ use stage_04::Outcome;
 use stage_04::environ::ConnectionInfo;
 use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
-use stage_04::run::abort_on_close;
 use stage_05::chunked::ChunkLimits;
 
 use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
@@ -285,7 +284,7 @@ impl EventLoop {
             return;
         };
         if readable {
-            conn.drained = false; // there may be new bytes to read
+            conn.may_have_input();
         }
         let alive = loop {
             let Some(read) = self.read(&mut conn) else {
@@ -297,7 +296,7 @@ impl EventLoop {
             let Some(written) = conn.flush(self.now) else {
                 break self.broken(py, &mut conn);
             };
-            let Some(closing) = self.close_when_sent(&mut conn) else {
+            let Some(closing) = conn.close_when_sent(self.now) else {
                 break false;
             };
             // ANCHOR: ex-06.2-edge-triggered
@@ -323,33 +322,6 @@ impl EventLoop {
         }
         let cap = self.config.limits.max_head_bytes + 64 * 1024;
         conn.read_available(cap, &mut self.scratch)
-    }
-
-    /// Once a closing connection's output is all sent: shut down its
-    /// write side (or reset it, for an aborted response), then discard what
-    /// the client still sends until it closes too. Returns `None` when the
-    /// connection is done with, else whether it shut down now.
-    fn close_when_sent(&self, conn: &mut Connection) -> Option<bool> {
-        if conn.pending_output() > 0 {
-            return Some(false);
-        }
-        let Phase::Closing { abort, shut } = &mut conn.phase else {
-            return Some(false);
-        };
-        if *abort {
-            let _ = abort_on_close(&conn.stream);
-            return None;
-        }
-        let shut_now = !*shut;
-        if shut_now {
-            let _ = conn.stream.shutdown(Shutdown::Write);
-            conn.write_side_shut(self.now);
-        }
-        conn.input.clear();
-        if conn.peer_closed {
-            return None;
-        }
-        Some(shut_now)
     }
 
     // ANCHOR: advance

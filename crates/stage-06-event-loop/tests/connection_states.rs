@@ -86,14 +86,14 @@ fn a_read_pass_stopped_by_a_full_buffer_is_not_taken_for_an_empty_socket() {
     let mut conn = connection(stand_with(&[&[b'x'; 40]]), Instant::now());
     let mut scratch = [0u8; 8];
     assert_eq!(conn.read_available(16, &mut scratch), Some(16));
-    assert!(!conn.drained, "the socket still holds 24 bytes");
+    assert!(!conn.drained(), "the socket still holds 24 bytes");
     // The parser takes them; the next pass must read on, unprompted:
     // no new readiness event will come for bytes already there.
     conn.input.consume(16);
     assert_eq!(conn.read_available(16, &mut scratch), Some(16));
     conn.input.consume(16);
     assert_eq!(conn.read_available(16, &mut scratch), Some(8));
-    assert!(conn.drained, "a read that would block empties the socket");
+    assert!(conn.drained(), "a read that would block empties the socket");
     assert_eq!(conn.read_available(16, &mut scratch), Some(0));
 }
 
@@ -105,10 +105,10 @@ fn a_short_read_empties_the_socket_and_end_of_file_closes_it() {
     let mut scratch = [0u8; 8];
     assert_eq!(conn.read_available(100, &mut scratch), Some(3));
     assert!(
-        conn.drained && !conn.peer_closed,
+        conn.drained() && !conn.peer_closed,
         "3 of 8: nothing more now"
     );
-    conn.drained = false; // what a new readiness event does
+    conn.may_have_input(); // what a new readiness event does
     assert_eq!(conn.read_available(100, &mut scratch), Some(0));
     assert!(conn.peer_closed);
 }

@@ -33,7 +33,7 @@ impl EventLoop {
                     // else the next writable event finishes it.
                     let sent = conn.flush(now).is_some();
                     conn.give_up_after_output(now);
-                    if sent && self.close_when_sent(&mut conn).is_some() {
+                    if sent && conn.close_when_sent(now).is_some() {
                         self.connections.put_back(token, conn);
                     } else {
                         self.connections.close(token);
