@@ -8,6 +8,8 @@
 //!
 //! Everything here targets 127.0.0.1 only and gives up after a bounded time.
 
+pub mod rendered_book;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};

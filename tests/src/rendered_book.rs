@@ -1,0 +1,220 @@
+//! Checks on the book as a reader gets it: the HTML `mdbook build` writes,
+//! and the Markdown it comes from. A listing that swallows the prose after
+//! it, or a link to nowhere, still builds without a warning; these checks
+//! catch what the build lets through.
+//!
+//! - no literal code fence and no unexpanded `{{#...}}` directive in a page;
+//! - no include inside a list item (its lines are not indented with the
+//!   item, so the item, the fence and what follows come apart);
+//! - no empty code block;
+//! - every relative link leads to a page that exists, and every `#anchor`
+//!   to an element with that id.
+//!
+//! `cargo run -p testkit --bin check-book -- book` runs them after
+//! `mdbook build book` (`.ci/run` does).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+/// One problem found, with where it is.
+pub type Problem = String;
+
+/// Every problem in the book at `book_dir` (its `src/` and built `book/`).
+pub fn check_book(book_dir: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let sources = book_dir.join("src");
+    for (name, text) in files_with_extension(&sources, "md") {
+        problems.extend(
+            includes_in_list_items(&text)
+                .into_iter()
+                .map(|line| format!("src/{name}:{line}: an include inside a list item")),
+        );
+    }
+    let pages: HashMap<String, String> = files_with_extension(&book_dir.join("book"), "html")
+        .into_iter()
+        .collect();
+    if pages.is_empty() {
+        problems.push("no HTML pages: run `mdbook build` first".into());
+    }
+    for (name, html) in &pages {
+        problems.extend(check_page(name, html, &pages));
+    }
+    problems.sort();
+    problems
+}
+
+/// The problems of one rendered page; `pages` are all pages by file name,
+/// to resolve links.
+pub fn check_page(name: &str, html: &str, pages: &HashMap<String, String>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let text = without_code(html);
+    for needle in ["```", "{{#"] {
+        if text.contains(needle) {
+            problems.push(format!("{name}: a literal {needle} in the text"));
+        }
+    }
+    if empty_code_blocks(html) > 0 {
+        problems.push(format!("{name}: an empty code block"));
+    }
+    for link in attribute_values(html, "href") {
+        if let Some(problem) = broken_link(name, &link, html, pages) {
+            problems.push(problem);
+        }
+    }
+    problems
+}
+
+/// The numbers (from 1) of lines that include a file while indented, that
+/// is inside a list item.
+pub fn includes_in_list_items(markdown: &str) -> Vec<usize> {
+    markdown
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let trimmed = line.trim_start();
+            trimmed.starts_with("{{#include") && trimmed.len() < line.len()
+        })
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+/// What a link to `link` from page `name` is missing, if anything.
+fn broken_link(
+    name: &str,
+    link: &str,
+    html: &str,
+    pages: &HashMap<String, String>,
+) -> Option<Problem> {
+    let external = ["http://", "https://", "mailto:", "javascript:"];
+    if external.iter().any(|p| link.starts_with(p)) || link.is_empty() {
+        return None;
+    }
+    let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+    let target = if file.is_empty() {
+        Some(html)
+    } else if file.ends_with(".html") {
+        let file = file.trim_start_matches("./");
+        match pages.get(file) {
+            Some(page) => Some(page.as_str()),
+            None => return Some(format!("{name}: a link to {file}, which does not exist")),
+        }
+    } else {
+        None // a stylesheet, an image, a directory: not a page
+    };
+    let target = target?;
+    if !anchor.is_empty() && !attribute_values(target, "id").iter().any(|id| id == anchor) {
+        return Some(format!(
+            "{name}: a link to {link}, whose anchor does not exist"
+        ));
+    }
+    None
+}
+
+/// Every value of `attribute="..."` in `html`.
+fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let marker = format!(" {attribute}=\"");
+    html.split(&marker)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|value| value.replace("&amp;", "&"))
+        .collect()
+}
+
+/// How many `<pre>` blocks hold nothing but white space once their tags
+/// are gone.
+fn empty_code_blocks(html: &str) -> usize {
+    html.split("<pre")
+        .skip(1)
+        .filter_map(|rest| rest.split("</pre>").next())
+        .filter(|block| {
+            let inside = block.split_once('>').map_or("", |(_, inside)| inside);
+            strip_tags(inside).trim().is_empty()
+        })
+        .count()
+}
+
+/// The page without its code blocks and inline code, where fences and
+/// directives may be shown on purpose.
+fn without_code(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<code") {
+        text.push_str(&rest[..start]);
+        match rest[start..].find("</code>") {
+            Some(end) => rest = &rest[start + end + "</code>".len()..],
+            None => return text,
+        }
+    }
+    text.push_str(rest);
+    strip_tags(&text)
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The files of `dir` (not its subfolders) ending in `.extension`, by name.
+fn files_with_extension(dir: &Path, extension: &str) -> Vec<(String, String)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == extension))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            Some((name, fs::read_to_string(e.path()).ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pages(list: &[(&str, &str)]) -> HashMap<String, String> {
+        list.iter()
+            .map(|(n, h)| (n.to_string(), h.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_indented_include_is_found_and_a_top_level_one_is_not() {
+        let markdown = "- item:\n\n  ```rust\n  {{#include a.rs:x}}\n  ```\n\n```rust\n{{#include a.rs:y}}\n```\n";
+        assert_eq!(includes_in_list_items(markdown), vec![4]);
+    }
+
+    #[test]
+    fn a_page_with_a_stray_fence_an_empty_block_and_broken_links_is_refused() {
+        let all = pages(&[("b.html", r#"<h2 id="there">There</h2>"#)]);
+        let bad = concat!(
+            "<p>```rust</p><pre><code class=\"rust\"></code></pre>",
+            "<a href=\"b.html#nowhere\">x</a><a href=\"c.html\">y</a><a href=\"#gone\">z</a>"
+        );
+        let problems = check_page("a.html", bad, &all);
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+    }
+
+    #[test]
+    fn a_sound_page_passes_and_code_may_show_fences() {
+        let all = pages(&[("b.html", r#"<h2 id="there">There</h2>"#)]);
+        let good = concat!(
+            "<h1 id=\"top\">T</h1><p>Write <code>```rust</code> or <code>{{#include}}</code>.</p>",
+            "<pre><code>let x = 1;</code></pre>",
+            "<a href=\"b.html#there\">x</a><a href=\"#top\">y</a><a href=\"https://e.org/\">z</a>",
+            "<link href=\"css/a.css\">"
+        );
+        assert_eq!(check_page("a.html", good, &all), Vec::<Problem>::new());
+    }
+}
