@@ -50,6 +50,7 @@ def fail_before_headers(environ, start_response):
     raise RuntimeError("the application failed before start_response")
 
 
+# ANCHOR: change_of_mind
 def change_of_mind(environ, start_response):
     """An error before any body: start_response again, with exc_info."""
     import sys
@@ -61,6 +62,7 @@ def change_of_mind(environ, start_response):
         start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
                                                   ("Content-Length", str(len(body)))], sys.exc_info())
         return [body]
+# ANCHOR_END: change_of_mind
 
 
 def fail_after_headers(environ, start_response):
