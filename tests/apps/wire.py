@@ -27,12 +27,14 @@ def echo(environ, start_response):
     return text(start_response, "200 OK", answer)
 
 
+# ANCHOR: stream
 def stream(environ, start_response):
     """A generator body without a length: it goes out as it is produced."""
     start_response("200 OK", [("Content-Type", "text/plain")])
     yield b"first line\n"
     yield b""  # an empty piece must not end or break the body
     yield b"second line\n"
+# ANCHOR_END: stream
 
 
 def write_then_iterable(environ, start_response):
