@@ -27,12 +27,14 @@ def echo(environ, start_response):
     return text(start_response, "200 OK", answer)
 
 
+# ANCHOR: stream
 def stream(environ, start_response):
     """A generator body without a length: it goes out as it is produced."""
     start_response("200 OK", [("Content-Type", "text/plain")])
     yield b"first line\n"
     yield b""  # an empty piece must not end or break the body
     yield b"second line\n"
+# ANCHOR_END: stream
 
 
 def write_then_iterable(environ, start_response):
@@ -50,6 +52,7 @@ def fail_before_headers(environ, start_response):
     raise RuntimeError("the application failed before start_response")
 
 
+# ANCHOR: change_of_mind
 def change_of_mind(environ, start_response):
     """An error before any body: start_response again, with exc_info."""
     import sys
@@ -61,6 +64,7 @@ def change_of_mind(environ, start_response):
         start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
                                                   ("Content-Length", str(len(body)))], sys.exc_info())
         return [body]
+# ANCHOR_END: change_of_mind
 
 
 def fail_after_headers(environ, start_response):

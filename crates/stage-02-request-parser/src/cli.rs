@@ -1,6 +1,10 @@
 //! The limits as command-line flags, defined once for every command line
 //! that reads requests with this parser: `stage-02`'s own, and those of
-//! the servers built on it. The names are gunicorn's.
+//! the servers built on it. `--limit-request-line` and
+//! `--limit-request-fields` are gunicorn's flags, with the same meaning;
+//! gunicorn limits neither a whole head nor a body, so
+//! `--limit-request-head-size` and `--limit-request-body` are this
+//! project's names, in the same style.
 
 use crate::limits::Limits;
 

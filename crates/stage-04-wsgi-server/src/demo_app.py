@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 TASKS = [{"id": 1, "title": "Read chapter 4", "done": False}]
 
 HOME = """<!doctype html>
-<html><head><meta charset="utf-8"><title>stage-04 demo</title></head>
+<html><head><meta charset="utf-8"><title>WSGI demo</title></head>
 <body>
 <h1>Hello from a WSGI app</h1>
 <p>This page was produced by a Python function called by a Rust server.</p>

@@ -25,7 +25,8 @@ use crate::input::StreamInput;
 use crate::persist::after_response;
 use crate::request_error::run_app;
 
-/// Limits and timeouts, with gunicorn-like defaults.
+/// Limits and timeouts; the size limits' defaults are explained at
+/// [`Limits`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Request line, header count, head bytes and body size.

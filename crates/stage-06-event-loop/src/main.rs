@@ -22,7 +22,9 @@ use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, Timeouts, run_ma
 struct Cli {
     #[command(flatten)]
     app: AppArgs,
-    /// Worker processes; 0 runs the event loop in this process, without a master.
+    /// Worker processes: start with one per core, more if the app waits on a
+    /// database or other services; 0 runs the event loop in this process,
+    /// without a master.
     #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Seconds a worker may spend on one request before it is killed.
