@@ -337,12 +337,7 @@ impl EventLoop {
                 match conn.parse(limits, self.config.chunk_limits, self.now) {
                     Progress::Waiting => {
                         if conn.peer_closed {
-                            // Nothing more will come. Between requests, the
-                            // last response still goes out first; in the
-                            // middle of one, the request can never end.
-                            let between =
-                                matches!(conn.phase, Phase::Head) && conn.input.is_empty();
-                            let done = !between || conn.input_ended(self.now);
+                            let done = conn.input_ended(self.now);
                             return if done { None } else { Some(true) };
                         }
                         // Body bytes taken out of `input` make room to read more.

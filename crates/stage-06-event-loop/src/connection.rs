@@ -247,11 +247,14 @@ impl<S> Connection<S> {
         }
     }
 
-    /// The client has closed its side while no request is in progress.
-    /// Returns whether the connection is done with; if a response is still
-    /// going out, it is sent first (a client that half-closes still reads).
+    /// The client has closed its side while the parser waits for more:
+    /// nothing more will come. Returns whether the connection is done with:
+    /// in the middle of a request, which can never end now, or between
+    /// requests with nothing left to send. Otherwise the last response
+    /// goes out first (a client that half-closes still reads).
     pub fn input_ended(&mut self, now: Instant) -> bool {
-        if self.pending_output() == 0 {
+        let between = matches!(self.phase, Phase::Head) && self.input.is_empty();
+        if !between || self.pending_output() == 0 {
             return true;
         }
         self.close_after_output(now);
