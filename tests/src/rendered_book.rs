@@ -8,10 +8,13 @@
 //!   item, so the item, the fence and what follows come apart);
 //! - no empty code block;
 //! - every relative link leads to a page that exists, and every `#anchor`
-//!   to an element with that id.
+//!   to an element with that id;
+//! - no answer to a workshop exercise in the visible text: the answers
+//!   are folded in `<details>` blocks ([`answers_in_view`]).
 //!
-//! `cargo run -p testkit --bin check-book -- book` runs them after
-//! `mdbook build book` (`.ci/run` does).
+//! `cargo run -p workshop --bin check-book -- book` runs them after
+//! `mdbook build book` (`.ci/run` does); it lives with the workshop, which
+//! knows the exercises.
 
 use std::collections::HashMap;
 use std::fs;
@@ -20,8 +23,12 @@ use std::path::Path;
 /// One problem found, with where it is.
 pub type Problem = String;
 
+/// An exercise's answer: its id, and the lines of its reference code that
+/// would give it away.
+pub type Answer = (String, Vec<String>);
+
 /// Every problem in the book at `book_dir` (its `src/` and built `book/`).
-pub fn check_book(book_dir: &Path) -> Vec<Problem> {
+pub fn check_book(book_dir: &Path, answers: &[Answer]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let sources = book_dir.join("src");
     for (name, text) in files_with_extension(&sources, "md") {
@@ -39,6 +46,7 @@ pub fn check_book(book_dir: &Path) -> Vec<Problem> {
     }
     for (name, html) in &pages {
         problems.extend(check_page(name, html, &pages));
+        problems.extend(answers_in_view(name, html, answers));
     }
     problems.sort();
     problems
@@ -73,10 +81,62 @@ pub fn includes_in_list_items(markdown: &str) -> Vec<usize> {
         .enumerate()
         .filter(|(_, line)| {
             let trimmed = line.trim_start();
-            trimmed.starts_with("{{#include") && trimmed.len() < line.len()
+            let directive = ["{{#include", "{{#listing"]
+                .iter()
+                .any(|d| trimmed.starts_with(d));
+            directive && trimmed.len() < line.len()
         })
         .map(|(index, _)| index + 1)
         .collect()
+}
+
+/// The exercise answers that a reader of page `name` sees without asking:
+/// a line of an answer found in the page's text outside `<details>`.
+pub fn answers_in_view(name: &str, html: &str, answers: &[Answer]) -> Vec<Problem> {
+    let visible = normalize_space(&decode_entities(&strip_tags(&without_details(html))));
+    let mut problems = Vec::new();
+    for (id, lines) in answers {
+        if let Some(line) = lines
+            .iter()
+            .find(|line| visible.contains(&normalize_space(line)))
+        {
+            problems.push(format!(
+                "{name}: the answer to exercise {id} is in view: {line}"
+            ));
+        }
+    }
+    problems
+}
+
+/// The page without its `<details>` blocks, which a reader opens on purpose.
+fn without_details(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<details") {
+        text.push_str(&rest[..start]);
+        match rest[start..].find("</details>") {
+            Some(end) => rest = &rest[start + end + "</details>".len()..],
+            None => return text,
+        }
+    }
+    text.push_str(rest);
+    text
+}
+
+/// The characters HTML escapes in text, back as themselves.
+fn decode_entities(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Runs of white space as one space, so that a line matches however it
+/// is indented or wrapped.
+fn normalize_space(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// What a link to `link` from page `name` is missing, if anything.
@@ -193,6 +253,25 @@ mod tests {
     fn an_indented_include_is_found_and_a_top_level_one_is_not() {
         let markdown = "- item:\n\n  ```rust\n  {{#include a.rs:x}}\n  ```\n\n```rust\n{{#include a.rs:y}}\n```\n";
         assert_eq!(includes_in_list_items(markdown), vec![4]);
+        let listings = "- item:\n  {{#listing a.rs:x}}\n\n{{#listing a.rs:y}}\n";
+        assert_eq!(includes_in_list_items(listings), vec![2]);
+    }
+
+    #[test]
+    fn an_answer_in_view_is_found_and_a_folded_one_is_not() {
+        let answers = vec![(
+            "03.2".to_string(),
+            vec!["if value.chars().any(|c| c != '\\t' && c.is_control()) {".to_string()],
+        )];
+        let shown = "<pre><code>    if value.chars().any(|c| c != '\\t' &amp;&amp; c.is_control()) {\n</code></pre>";
+        let problems = answers_in_view("ch03.html", shown, &answers);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].contains("03.2"), "{problems:#?}");
+        let folded = format!("<p>Listing</p><details><summary>answer</summary>{shown}</details>");
+        assert_eq!(
+            answers_in_view("ch03.html", &folded, &answers),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

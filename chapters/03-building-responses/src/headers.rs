@@ -135,6 +135,7 @@ pub struct HeaderLines {
     content_lengths: usize,
     first_content_length: Option<u64>,
 }
+// ANCHOR_END: header_lines
 
 impl HeaderLines {
     /// No headers yet.
@@ -146,6 +147,7 @@ impl HeaderLines {
         }
     }
 
+    // ANCHOR: header_lines_push
     /// Checks `name: value` with [`check_header`] and adds it after the
     /// others; on error nothing is added.
     pub fn push(&mut self, name: &str, value: &str) -> Result<(), InvalidResponse> {
@@ -164,6 +166,7 @@ impl HeaderLines {
         push_line(&mut self.bytes, name, value);
         Ok(())
     }
+    // ANCHOR_END: header_lines_push
 
     /// Every pair checked and added, in order.
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<HeaderLines, InvalidResponse> {
@@ -205,7 +208,6 @@ impl HeaderLines {
         (self.content_lengths, self.first_content_length)
     }
 }
-// ANCHOR_END: header_lines
 
 /// Appends the header line `name: value` and its CRLF, in latin-1.
 pub(crate) fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {

@@ -152,7 +152,9 @@ impl<C: Clock> ResponseWriter<C> {
         let lines = HeaderLines::from_pairs(headers)?;
         self.head_with_connection(status, &lines, None, framing)
     }
+    // ANCHOR_END: head
 
+    // ANCHOR: head_with_connection
     /// [`head`](Self::head) for headers already checked into
     /// [`HeaderLines`], with the `Connection` header the server decides
     /// (`close` or `keep-alive`), written after the framing header.
@@ -183,6 +185,7 @@ impl<C: Clock> ResponseWriter<C> {
             push_line(&mut out, "Server", &self.server);
         }
         out.extend_from_slice(headers.as_bytes());
+        // ANCHOR: head_framing
         match framing {
             Framing::Length(n) if headers.content_lengths().0 == 0 => {
                 out.extend_from_slice(b"Content-Length: ");
@@ -199,10 +202,11 @@ impl<C: Clock> ResponseWriter<C> {
             }
             None => {}
         }
+        // ANCHOR_END: head_framing
         out.extend_from_slice(b"\r\n");
         Ok(out)
     }
-    // ANCHOR_END: head
+    // ANCHOR_END: head_with_connection
 }
 
 /// The caller's own `Content-Length` or `Transfer-Encoding` must agree

@@ -203,6 +203,7 @@ impl Server {
             }
             // Nothing sent, or the client vanished: no one to answer.
             Ok(None) | Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => return None,
+            // ANCHOR: serve_refusals
             Err(ReadError::TimedOut) => (
                 send_refusal(
                     &self.core.writer,
@@ -216,6 +217,7 @@ impl Server {
                 send_refusal(&self.core.writer, &stream, e.status().0, &format!("{e}\n")),
                 None,
             ),
+            // ANCHOR_END: serve_refusals
         };
         if let Some(traceback) = &outcome.error {
             eprint!("stage-04: the application raised an exception:\n{traceback}");

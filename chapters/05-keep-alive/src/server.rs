@@ -137,6 +137,7 @@ impl Server {
             if let Some(traceback) = &outcome.error {
                 eprint!("stage-05: the application raised an exception:\n{traceback}");
             }
+            // ANCHOR: end_of_exchange
             if outcome.abort {
                 let _ = abort_on_close(&stream);
                 return;
@@ -147,6 +148,7 @@ impl Server {
                 lingering_close(&stream, self.config.linger);
                 return;
             }
+            // ANCHOR_END: end_of_exchange
         }
     }
     // ANCHOR_END: serve_connection
@@ -305,7 +307,9 @@ impl<'a> Deadlines<'a> {
         }
     }
 }
+// ANCHOR_END: deadlines
 
+// ANCHOR: deadlines_read
 impl Read for Deadlines<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let deadline = self.head.unwrap_or(self.first_byte);
@@ -321,4 +325,4 @@ impl Read for Deadlines<'_> {
         Ok(n)
     }
 }
-// ANCHOR_END: deadlines
+// ANCHOR_END: deadlines_read

@@ -46,16 +46,7 @@ pub enum Phase {
         decoder: BodyDecoder,
     },
     /// The app has been called; its response is being produced and sent.
-    Responding {
-        /// The request being answered.
-        request: Request,
-        /// The object behind start_response and write.
-        responder: Py<Responder>,
-        /// The rest of the app's body, when it has more to give.
-        progress: Option<InProgress>,
-        /// Whether the connection may carry another request after this one.
-        keep_open: bool,
-    },
+    Responding(Exchange),
     /// Sending what is left, then closing: gracefully, or with a reset.
     Closing {
         /// Close with a reset (the response was cut short).
@@ -63,6 +54,18 @@ pub enum Phase {
         /// The write side is already shut down; waiting for the client.
         shut: bool,
     },
+}
+
+/// A request and the response being produced for it.
+pub struct Exchange {
+    /// The request being answered.
+    pub request: Request,
+    /// The object behind start_response and write.
+    pub responder: Py<Responder>,
+    /// The rest of the app's body, when it has more to give.
+    pub progress: Option<InProgress>,
+    /// Whether the connection may carry another request after this one.
+    pub keep_open: bool,
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -118,8 +121,8 @@ pub struct Connection<S = TcpStream> {
     pub input: Buffer,
     /// The response bytes waiting to go out, shared with the responder.
     pub output: Arc<Mutex<Buffer>>,
-    /// Where the connection stands.
-    pub phase: Phase,
+    /// Where the connection stands; changed only by the transitions.
+    phase: Phase,
     /// When the current wait (for a head, a body, the client to read or
     /// to close) gives up.
     deadline: Instant,
@@ -212,12 +215,43 @@ impl<S> Connection<S> {
         progress: Option<InProgress>,
         keep_open: bool,
     ) {
-        self.phase = Phase::Responding {
+        self.phase = Phase::Responding(Exchange {
             request,
             responder,
             progress,
             keep_open,
-        };
+        });
+    }
+
+    /// Where the connection stands.
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// Whether a response is in progress.
+    pub fn is_responding(&self) -> bool {
+        matches!(self.phase, Phase::Responding(_))
+    }
+
+    /// The response in progress, to pull more of its body.
+    pub fn exchange_mut(&mut self) -> Option<&mut Exchange> {
+        match &mut self.phase {
+            Phase::Responding(exchange) => Some(exchange),
+            _ => None,
+        }
+    }
+
+    /// The response is over, or given up: its exchange, taken out. The
+    /// phase is `Head` until the transition that follows (keep the
+    /// connection, or close it) says otherwise.
+    pub fn end_exchange(&mut self) -> Option<Exchange> {
+        match std::mem::replace(&mut self.phase, Phase::Head) {
+            Phase::Responding(exchange) => Some(exchange),
+            other => {
+                self.phase = other;
+                None
+            }
+        }
     }
 
     /// The output is at its high-water mark: the client has the I/O
@@ -243,7 +277,7 @@ impl<S> Connection<S> {
         match self.phase {
             Phase::Head if !self.head_started && pending => self.deadline = now + self.timeouts.io,
             Phase::Head if !self.head_started => self.deadline = now + self.timeouts.keep_alive,
-            Phase::Responding { .. } | Phase::Closing { shut: false, .. } if pending => {
+            Phase::Responding(_) | Phase::Closing { shut: false, .. } if pending => {
                 self.deadline = now + self.timeouts.io;
             }
             _ => {}
@@ -308,7 +342,7 @@ impl<S> Connection<S> {
         Some(match self.phase {
             _ if self.is_idle() => Expired::Idle,
             Phase::Head | Phase::Body { .. } => Expired::Request,
-            Phase::Responding { .. } => Expired::Response,
+            Phase::Responding(_) => Expired::Response,
             Phase::Closing { .. } => Expired::Closing,
         })
     }

@@ -37,7 +37,10 @@ impl Connections {
         // ANCHOR_END: ex-06.4-reuse-slots
         Token(index + 1)
     }
+}
+// ANCHOR_END: connections
 
+impl Connections {
     /// Takes a connection out to work on it while the loop is borrowed
     /// too; it goes back with [`put_back`](Self::put_back), or is closed
     /// with [`close`](Self::close).
@@ -76,7 +79,6 @@ impl Connections {
             .filter_map(|(index, slot)| Some((Token(index + 1), &mut **slot.as_mut()?)))
     }
 }
-// ANCHOR_END: connections
 
 #[cfg(all(test, feature = "exercises"))]
 mod tests {

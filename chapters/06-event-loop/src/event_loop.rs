@@ -168,7 +168,9 @@ impl EventLoop {
         // hand it to in between, and taking it costs microseconds a time.
         Python::attach(|py| self.run_attached(py, graceful))
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: run_attached
     fn run_attached(&mut self, py: Python<'_>, graceful: Duration) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut stopped_at = None;
@@ -198,6 +200,7 @@ impl EventLoop {
                 self.expire(py, self.now);
             }
             self.beat(false);
+            // ANCHOR: stopping
             // Stopping: no new connections, but kept-alive ones are not
             // closed under their clients, who may be sending a request at
             // this very moment. Each gets its next request answered with
@@ -216,9 +219,10 @@ impl EventLoop {
                     return Ok(());
                 }
             }
+            // ANCHOR_END: stopping
         }
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: run_attached
 
     fn beat(&mut self, now: bool) {
         if let Some(file) = &self.heartbeat {
@@ -318,7 +322,7 @@ impl EventLoop {
     /// progress nothing is read: a pipelined request waits in the socket,
     /// where TCP's flow control slows a client that sends too much.
     fn read(&mut self, conn: &mut Connection) -> Option<usize> {
-        if matches!(conn.phase, Phase::Responding { .. }) {
+        if conn.is_responding() {
             return Some(0);
         }
         let cap = self.config.limits.max_head_bytes + 64 * 1024;
@@ -330,7 +334,7 @@ impl EventLoop {
     /// Returns whether it took a step (used input, answered, pulled body),
     /// or `None` when the connection is finished with.
     fn advance(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
-        match &conn.phase {
+        match conn.phase() {
             Phase::Head | Phase::Body { .. } => {
                 let unparsed = conn.input.len();
                 let limits = &self.config.limits;
@@ -350,7 +354,7 @@ impl EventLoop {
                     Progress::Complete(request, body) => self.dispatch(py, conn, request, body),
                 }
             }
-            Phase::Responding { .. } => self.pump(py, conn),
+            Phase::Responding(_) => self.pump(py, conn),
             Phase::Closing { .. } => Some(false),
         }
     }

@@ -62,6 +62,7 @@ pub fn parse_input(
                     };
                 }
             },
+            // ANCHOR: body_phase
             Phase::Body { body, decoder, .. } => match take_body(decoder, input, body) {
                 Ok(false) => return Progress::Waiting,
                 Err(error) => {
@@ -78,7 +79,8 @@ pub fn parse_input(
                     return Progress::Complete(request, body);
                 }
             },
-            Phase::Responding { .. } | Phase::Closing { .. } => return Progress::Waiting,
+            // ANCHOR_END: body_phase
+            Phase::Responding(_) | Phase::Closing { .. } => return Progress::Waiting,
         }
     }
 }

@@ -135,6 +135,7 @@ pub fn run_master(
     work: impl Fn(File) -> i32,
     ready: impl FnOnce(),
 ) -> std::io::Result<MasterExit> {
+    // ANCHOR: master_setup
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(SIGTERM, Arc::clone(&stop))?;
@@ -150,6 +151,7 @@ pub fn run_master(
             std::process::id()
         ))
     };
+    // ANCHOR_END: master_setup
 
     let mut workers = Vec::new();
     for _ in 0..config.workers {
@@ -174,6 +176,7 @@ pub fn run_master(
             stop_all(&mut workers, config.graceful_timeout);
             return Ok(MasterExit::Stopped);
         }
+        // ANCHOR: reload
         if reload.swap(false, Ordering::SeqCst) {
             eprintln!("stage-06: reloading: starting new workers, then retiring the old ones");
             let mut fresh = Vec::new();
@@ -193,6 +196,7 @@ pub fn run_master(
             }
             workers.extend(fresh);
         }
+        // ANCHOR_END: reload
         reap_and_replace(&mut workers, &mut next_heartbeat, &work)?;
         kill_hung(&workers, config.timeout);
     }

@@ -52,7 +52,9 @@ pub fn begin(
         Err(error) => Step::Done(finish(py, &body, responder, Err(error))),
     }
 }
+// ANCHOR_END: in_progress
 
+// ANCHOR: step
 impl InProgress {
     /// Sends the next piece of the body, or finishes the response.
     pub fn step(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Step {
@@ -80,4 +82,4 @@ impl InProgress {
         finish(py, self.body.bind(py), responder, Err(gone))
     }
 }
-// ANCHOR_END: in_progress
+// ANCHOR_END: step

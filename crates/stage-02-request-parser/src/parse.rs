@@ -80,6 +80,7 @@ fn checked_request(
     // httparse has checked the method and target are tokens of visible
     // ASCII (or UTF-8 in the target), so these unwraps cannot fail on a
     // complete parse.
+    // ANCHOR: checked_fields
     let method = parsed.method.unwrap_or_default().to_string();
     let target = parsed.path.unwrap_or_default().to_string();
     check_target(&method, &target)?;
@@ -115,6 +116,7 @@ fn checked_request(
         framing,
     };
     Ok(Parsed::Complete { request, head_len })
+    // ANCHOR_END: checked_fields
 }
 // ANCHOR_END: checked_request
 
@@ -335,6 +337,7 @@ fn check_framing(
 ) -> Result<BodyFraming, ParseError> {
     let mut transfer_encodings = Vec::new();
     let mut content_length: Option<u64> = None;
+    // ANCHOR: framing_fields
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("transfer-encoding") {
             transfer_encodings.push(value.as_str());
@@ -352,6 +355,7 @@ fn check_framing(
             }
         }
     }
+    // ANCHOR_END: framing_fields
     match (transfer_encodings.as_slice(), content_length) {
         ([], None) => Ok(BodyFraming::Empty),
         ([], Some(length)) => Ok(BodyFraming::Length(length)),
@@ -378,7 +382,9 @@ fn check_framing(
         (_, None) => Err(ParseError::RepeatedTransferEncoding),
     }
 }
+// ANCHOR_END: framing
 
+// ANCHOR: parse_decimal
 /// `1*DIGIT` as a u64: no sign, no space, no hex, and no overflow.
 /// (`str::parse::<u64>` would accept a leading `+`.)
 pub fn parse_decimal(text: &str) -> Option<u64> {
@@ -392,7 +398,7 @@ pub fn parse_decimal(text: &str) -> Option<u64> {
     })
     // ANCHOR_END: ex-02.3-content-length
 }
-// ANCHOR_END: framing
+// ANCHOR_END: parse_decimal
 
 #[cfg(test)]
 mod tests {

@@ -51,6 +51,7 @@ fn echo(stream: TcpStream, writer: &ResponseWriter) {
         .peer_addr()
         .map_or("-".into(), |a| a.ip().to_string());
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    // ANCHOR: echo_read
     let (request_line, method, response) =
         match read_request(&mut &stream, &mut Vec::new(), &Limits::default()) {
             Ok(Some((request, body))) => {
@@ -70,6 +71,7 @@ fn echo(stream: TcpStream, writer: &ResponseWriter) {
                 error_response(e.status().0, &format!("{e}\n")),
             ),
         };
+    // ANCHOR_END: echo_read
     let bytes = match writer.write(&response, &method) {
         Ok(bytes) => bytes,
         Err(e) => {

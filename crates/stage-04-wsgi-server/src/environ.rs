@@ -26,7 +26,7 @@ pub struct ConnectionInfo {
     pub peer: SocketAddr,
 }
 
-// ANCHOR: cgi_variables
+// ANCHOR: cgi_names
 /// The CGI variables a server sets from the request line, the connection
 /// and the two headers CGI names itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,7 @@ pub enum Cgi {
     /// `REMOTE_PORT`
     RemotePort,
 }
+// ANCHOR_END: cgi_names
 
 impl Cgi {
     /// Every variant, in declaration order.
@@ -117,6 +118,7 @@ pub fn connection_variables(conn: &ConnectionInfo) -> [(Cgi, String); 4] {
     ]
 }
 
+// ANCHOR: request_variables
 /// The request's own string entries of `environ`, in a stable order.
 ///
 /// Every value is a native `str` whose characters are the request's bytes
@@ -155,7 +157,9 @@ pub fn request_variables(request: &Request) -> Vec<(Key<'_>, Cow<'_, str>)> {
     }
     vars
 }
+// ANCHOR_END: request_variables
 
+// ANCHOR: path_info
 /// PATH_INFO: the path percent-decoded, each byte then one latin-1 char.
 /// Most paths have neither `%` nor non-ASCII bytes, and are used as they are.
 /// It starts with `/`, except for `OPTIONS *`, whose PATH_INFO is `*`
@@ -178,7 +182,9 @@ fn as_latin1(text: &str) -> Cow<'_, str> {
         Cow::Owned(latin1(text.as_bytes()))
     }
 }
+// ANCHOR_END: path_info
 
+// ANCHOR: http_key
 /// `X-Forwarded-For` becomes `HTTP_X_FORWARDED_FOR`. Names that contain
 /// `_` are dropped: `X_Forwarded_For` would map to the same key, and a
 /// client could use it to overwrite a header set by a proxy in front
@@ -198,7 +204,9 @@ pub fn http_key(name: &str) -> Option<String> {
     ))
     // ANCHOR_END: ex-04.2-header-keys
 }
+// ANCHOR_END: http_key
 
+// ANCHOR: joined
 /// All values of a header joined into one, as CGI has one key per name:
 /// with `, ` as HTTP defines for lists (RFC 9110, section 5.3), except
 /// `Cookie`, whose pairs are separated by `; ` (RFC 6265, section 5.4).
@@ -218,7 +226,7 @@ fn joined<'r>(request: &'r Request, name: &str) -> Option<Cow<'r, str>> {
     let all: Vec<&str> = [first, second].into_iter().chain(values).collect();
     Some(Cow::Owned(all.join(separator)))
 }
-// ANCHOR_END: cgi_variables
+// ANCHOR_END: joined
 
 /// The path part of the request target's path, for PATH_INFO.
 ///

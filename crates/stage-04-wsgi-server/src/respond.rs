@@ -319,6 +319,7 @@ const HOP_BY_HOP: [&str; 8] = [
 /// Checks what the app passed to `start_response`, before anything is
 /// recorded: a bad status or header is the app's bug, raised back to it.
 fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Started> {
+    // ANCHOR: check_status
     let status = status
         .cast::<PyString>()
         .map_err(|_| {
@@ -331,6 +332,7 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
         )));
     }
     let status = Status::parse(&status).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    // ANCHOR_END: check_status
 
     let list = headers.cast::<PyList>().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -349,6 +351,7 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
         // Borrowed from the Python strings, not copied: the header lines
         // copy them once, as the bytes that will be written.
         let (name, value) = (name.to_str()?, value.to_str()?);
+        // ANCHOR: check_header_item
         if HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop)) {
             return Err(PyValueError::new_err(format!(
                 "hop-by-hop header {name:?} is the server's to set, not the application's"
@@ -369,6 +372,7 @@ fn check_start(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
                 ));
             }
         }
+        // ANCHOR_END: check_header_item
         checked
             .push(name, value)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -157,7 +157,9 @@ fn call_close(body: &Bound<'_, PyAny>) -> PyResult<()> {
 pub fn conclude(py: Python<'_>, responder: &Bound<'_, Responder>, error: Option<PyErr>) -> Outcome {
     conclude_as(py, responder, error, 500, "Internal Server Error\n")
 }
+// ANCHOR_END: conclude
 
+// ANCHOR: conclude_as
 /// [`conclude`], answering an error that comes before the head with
 /// `code` and `text` rather than a 500.
 pub fn conclude_as(
@@ -167,6 +169,7 @@ pub fn conclude_as(
     code: u16,
     text: &str,
 ) -> Outcome {
+    // ANCHOR: conclude_busy
     let Ok(mut this) = responder.try_borrow_mut() else {
         // Only possible if the app kept the responder busy; treat as fatal.
         let error = Some("the responder was still in use".into());
@@ -179,6 +182,7 @@ pub fn conclude_as(
             reusable: false,
         };
     };
+    // ANCHOR_END: conclude_busy
     let mut outcome = Outcome {
         status: this.started.as_ref().map_or(500, |s| s.status.code),
         body_bytes: this.body_bytes,
@@ -199,6 +203,7 @@ pub fn conclude_as(
         outcome.abort = true;
         return outcome;
     }
+    // ANCHOR: error_page
     let page = Response::text(code, text).header("Connection", "close");
     outcome.status = code;
     outcome.body_bytes = 0;
@@ -209,9 +214,10 @@ pub fn conclude_as(
         }
     }
     this.framing = Some(Framing::Length(page.body.len() as u64));
+    // ANCHOR_END: error_page
     outcome
 }
-// ANCHOR_END: conclude
+// ANCHOR_END: conclude_as
 
 /// Prepares a connection to be aborted: with a zero linger time, closing
 /// the socket sends a reset (RST) instead of a normal end (FIN), so the

@@ -200,6 +200,7 @@ impl Server {
             }
             // Nothing sent, or the client vanished: no one to answer.
             Ok(None) | Err(ReadError::Incomplete { .. } | ReadError::Io(_)) => return None,
+            // ANCHOR: serve_refusals
             Err(ReadError::TimedOut) => (
                 send_refusal(
                     &self.core.writer,
@@ -213,6 +214,7 @@ impl Server {
                 send_refusal(&self.core.writer, &stream, e.status().0, &format!("{e}\n")),
                 None,
             ),
+            // ANCHOR_END: serve_refusals
         };
         if let Some(traceback) = &outcome.error {
             eprint!("stage-04: the application raised an exception:\n{traceback}");

@@ -158,6 +158,7 @@ impl ChunkedDecoder {
                 };
                 Ok((take, Piece::Data(0..take)))
             }
+            // ANCHOR: chunk_data_end
             State::DataEnd => match input {
                 [b'\r', b'\n', ..] => {
                     self.state = State::Size;
@@ -166,6 +167,8 @@ impl ChunkedDecoder {
                 [] | [b'\r'] => Ok((0, Piece::NeedMore)),
                 _ => Err(ChunkError::MissingCrlfAfterData),
             },
+            // ANCHOR_END: chunk_data_end
+            // ANCHOR: chunk_trailers
             State::Trailers => {
                 let room = self
                     .limits
@@ -191,6 +194,7 @@ impl ChunkedDecoder {
                 check_trailer(line)?;
                 Ok((used, Piece::Framing))
             }
+            // ANCHOR_END: chunk_trailers
             State::Done => Ok((0, Piece::End)),
         }
     }

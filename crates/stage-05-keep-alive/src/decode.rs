@@ -200,6 +200,7 @@ impl BodyDecoder {
                 }
                 // Framing is consumed here and never shown to the caller:
                 // a size line, the CR LF after data, the trailers.
+                // ANCHOR: decode_chunked
                 State::Chunked(decoder) => match decoder.decode(rest, max) {
                     Err(e) => return Err(self.fail(DecodeError::Chunked(e))),
                     Ok((n, chunked::Piece::Framing)) => {
@@ -215,6 +216,7 @@ impl BodyDecoder {
                     }
                     Ok((n, chunked::Piece::Data(_))) => n,
                 },
+                // ANCHOR_END: decode_chunked
             };
             // A chunked body's length was never announced: count it.
             self.received += data as u64;

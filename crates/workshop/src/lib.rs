@@ -13,6 +13,8 @@
 //!   whose regions hold their starters, with the stage's tests;
 //! - [`runner`] is what a learner uses: progress, the next exercise, hints,
 //!   checks with byte diffs, reset, catch-up, solutions;
+//! - [`listings`] renders the book's numbered code listings, with each
+//!   exercise's answer folded away (the preprocessor `book-listings`);
 //! - [`verify`] proves, in CI, that every starter fails and every exercise
 //!   can be solved.
 
@@ -20,6 +22,7 @@ pub mod anchors;
 pub mod diff;
 pub mod exercise;
 pub mod generate;
+pub mod listings;
 pub mod progress;
 pub mod runner;
 pub mod tests_run;

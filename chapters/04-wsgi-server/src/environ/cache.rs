@@ -111,6 +111,7 @@ impl ConnectionEnviron {
         self.template.bind(py).set_item(key, value)
     }
 
+    // ANCHOR: cached_environ
     /// The `environ` for one request on the connection.
     pub fn environ<'py>(
         &mut self,
@@ -136,6 +137,7 @@ impl ConnectionEnviron {
         environ.set_item(intern!(py, "wsgi.input"), input)?;
         Ok(environ)
     }
+    // ANCHOR_END: cached_environ
 
     /// The string for the `at`-th entry: last request's, if it had the same
     /// key and text there, or else a new one, remembered for the next.

@@ -26,7 +26,7 @@ use stage_05::persist::after_response;
 
 use super::EventLoop;
 use crate::buffer::Buffer;
-use crate::connection::{Connection, Phase};
+use crate::connection::{Connection, Exchange};
 use crate::refusal::Refusal;
 use crate::stepping::{Step, begin};
 
@@ -34,12 +34,12 @@ impl EventLoop {
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
     pub(super) fn broken(&mut self, py: Python<'_>, conn: &mut Connection) -> bool {
-        if let Phase::Responding {
+        if let Some(Exchange {
             request,
             responder,
             progress,
             ..
-        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        }) = conn.end_exchange()
         {
             let responder = responder.bind(py);
             let outcome = match progress {
@@ -104,6 +104,7 @@ impl EventLoop {
             let step = begin(py, self.app.bind(py), environ, &responder);
             Ok((responder.unbind(), step))
         })();
+        // ANCHOR: dispatch_started
         match started {
             Ok((responder, Step::More(progress))) => {
                 conn.respond(request, responder, Some(progress), keep_open);
@@ -119,6 +120,7 @@ impl EventLoop {
                 self.refuse_and_close(conn, &Refusal::ServerError, Some(&request));
             }
         }
+        // ANCHOR_END: dispatch_started
         Some(true)
     }
     // ANCHOR_END: dispatch
@@ -139,11 +141,11 @@ impl EventLoop {
             // ANCHOR: ex-06.3-backpressure
             // Pull the next piece.
             // ANCHOR_END: ex-06.3-backpressure
-            let Phase::Responding {
+            let Some(Exchange {
                 responder,
                 progress,
                 ..
-            } = &mut conn.phase
+            }) = conn.exchange_mut()
             else {
                 return Some(pulled);
             };
@@ -197,12 +199,12 @@ impl EventLoop {
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
     fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
-        let Phase::Responding {
+        let Some(Exchange {
             request,
             responder,
             keep_open,
             ..
-        } = std::mem::replace(&mut conn.phase, Phase::Head)
+        }) = conn.end_exchange()
         else {
             return;
         };

@@ -44,7 +44,7 @@ impl EventLoop {
                 }
                 Expired::Response => self.abandon(py, token, conn),
                 Expired::Closing => {
-                    if matches!(conn.phase, Phase::Closing { abort: true, .. }) {
+                    if matches!(conn.phase(), Phase::Closing { abort: true, .. }) {
                         let _ = abort_on_close(&conn.stream);
                     }
                     self.connections.close(token);
@@ -69,7 +69,7 @@ impl EventLoop {
     /// result's `close()` is called) and the connection reset, so that the
     /// client cannot take a cut body for a whole one.
     fn abandon(&mut self, py: Python<'_>, token: Token, mut conn: Box<Connection>) {
-        if matches!(conn.phase, Phase::Responding { .. }) {
+        if conn.is_responding() {
             self.broken(py, &mut conn);
             let _ = abort_on_close(&conn.stream);
         }

@@ -27,6 +27,7 @@ use crate::limits::Limits;
 /// heavy (32 bytes each): 4 KiB, above the default limit of 100.
 const STACK_SLOTS: usize = 128;
 
+// ANCHOR: fast_parse_request
 /// Parses a request head from `buf`, exactly as
 /// [`parse_request`](super::parse_request) does, without filling header
 /// slots in advance.
@@ -50,6 +51,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> 
     let status = parsed.parse_with_uninit_headers(buf, slots);
     checked_request(buf, limits, &parsed, status)
 }
+// ANCHOR_END: fast_parse_request
 
 #[cfg(test)]
 mod tests {
