@@ -9,6 +9,12 @@
 //! - no empty code block;
 //! - every relative link leads to a page that exists, and every `#anchor`
 //!   to an element with that id;
+//! - every relative `src` (an image, a script) names a file of the built
+//!   book;
+//! - no element in a page's content has a class named after a theme
+//!   (`light`, `rust`, `coal`, `navy`, `ayu`): mdBook's theme stylesheet
+//!   sets its colour variables on whatever has that class, so a diagram's
+//!   box of class `rust` would wear the Rust theme's colours in every theme;
 //! - no answer to a workshop exercise in the visible text: the answers
 //!   are folded in `<details>` blocks ([`answers_in_view`]).
 //!
@@ -47,6 +53,7 @@ pub fn check_book(book_dir: &Path, answers: &[Answer]) -> Vec<Problem> {
     for (name, html) in &pages {
         problems.extend(check_page(name, html, &pages));
         problems.extend(answers_in_view(name, html, answers));
+        problems.extend(missing_sources(name, html, &book_dir.join("book")));
     }
     problems.sort();
     problems
@@ -70,7 +77,46 @@ pub fn check_page(name: &str, html: &str, pages: &HashMap<String, String>) -> Ve
             problems.push(problem);
         }
     }
+    for theme in theme_classes(html) {
+        problems.push(format!(
+            "{name}: an element of class {theme:?} takes the {theme} theme's colours in every theme"
+        ));
+    }
     problems
+}
+
+/// mdBook's themes: its stylesheet defines each one's colours on the
+/// class of that name.
+const THEMES: [&str; 5] = ["light", "rust", "coal", "navy", "ayu"];
+
+/// The theme names used as a class inside the page's `<main>`, the
+/// content; outside it, the `<html>` element carries one on purpose.
+fn theme_classes(html: &str) -> Vec<String> {
+    let main = html
+        .split_once("<main")
+        .and_then(|(_, rest)| rest.split_once("</main>"))
+        .map_or("", |(inside, _)| inside);
+    attribute_values(main, "class")
+        .iter()
+        .flat_map(|classes| classes.split_whitespace())
+        .filter(|class| THEMES.contains(class))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The relative `src` attributes of page `name` that name no file in
+/// `built`, the folder the page is in.
+fn missing_sources(name: &str, html: &str, built: &Path) -> Vec<Problem> {
+    attribute_values(html, "src")
+        .into_iter()
+        .filter(|src| !src.contains("://") && !src.starts_with("data:") && !src.is_empty())
+        .filter(|src| {
+            !built
+                .join(src.split(['?', '#']).next().unwrap_or(src))
+                .is_file()
+        })
+        .map(|src| format!("{name}: {src} is missing from the built book"))
+        .collect()
 }
 
 /// The numbers (from 1) of lines that include a file while indented, that
@@ -295,5 +341,32 @@ mod tests {
             "<link href=\"css/a.css\">"
         );
         assert_eq!(check_page("a.html", good, &all), Vec::<Problem>::new());
+    }
+
+    #[test]
+    fn a_class_named_after_a_theme_is_refused_in_the_content_only() {
+        let page = concat!(
+            "<html class=\"light sidebar-visible\"><main>",
+            "<svg><rect class=\"box rust\"/><rect class=\"box srv\"/></svg>",
+            "<pre><code class=\"language-rust\">x</code></pre></main></html>"
+        );
+        assert_eq!(theme_classes(page), vec!["rust".to_string()]);
+    }
+
+    #[test]
+    fn a_source_that_is_not_in_the_built_book_is_refused() {
+        let dir = std::env::temp_dir().join(format!("check-book-src-{}", std::process::id()));
+        fs::create_dir_all(dir.join("diagrams")).unwrap();
+        fs::write(dir.join("diagrams/a.svg"), "<svg/>").unwrap();
+        let page = concat!(
+            "<img src=\"diagrams/a.svg\"><img src=\"diagrams/b.svg\">",
+            "<script src=\"https://e.org/x.js\"></script>"
+        );
+        let problems = missing_sources("p.html", page, &dir);
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            problems,
+            vec!["p.html: diagrams/b.svg is missing from the built book"]
+        );
     }
 }

@@ -66,6 +66,7 @@ pub enum FetchError {
     },
 }
 
+// ANCHOR: fetch_error_display
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -82,6 +83,7 @@ impl fmt::Display for FetchError {
         }
     }
 }
+// ANCHOR_END: fetch_error_display
 
 impl std::error::Error for FetchError {}
 

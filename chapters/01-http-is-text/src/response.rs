@@ -55,6 +55,7 @@ impl fmt::Display for MalformedResponse {
 
 impl std::error::Error for MalformedResponse {}
 
+// ANCHOR: find_header
 impl RawResponse {
     /// The first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -64,6 +65,7 @@ impl RawResponse {
             .map(|(_, v)| v.as_str())
     }
 }
+// ANCHOR_END: find_header
 
 // ANCHOR: split_response
 /// Splits the bytes of a whole response at its empty line.
@@ -75,6 +77,7 @@ pub fn split_response(bytes: &[u8]) -> Result<RawResponse, MalformedResponse> {
 }
 // ANCHOR_END: split_response
 
+// ANCHOR: status_line
 /// `HTTP/1.1 200 OK` becomes `("HTTP/1.1", 200, "OK")`.
 fn parse_status_line(line: &str) -> Option<(String, u16, String)> {
     let (version, rest) = line.split_once(' ')?;
@@ -85,6 +88,7 @@ fn parse_status_line(line: &str) -> Option<(String, u16, String)> {
     }
     Some((version.to_string(), code.parse().ok()?, reason.to_string()))
 }
+// ANCHOR_END: status_line
 
 /// Decodes bytes as ISO-8859-1: byte N becomes code point N, so no byte is
 /// lost or replaced, whatever the server sent.

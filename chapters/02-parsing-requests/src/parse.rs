@@ -13,6 +13,7 @@ use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::request::{BodyFraming, Request, Version};
 
+// ANCHOR: parsed
 /// The outcome of parsing what has arrived so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
@@ -27,6 +28,7 @@ pub enum Parsed {
         head_len: usize,
     },
 }
+// ANCHOR_END: parsed
 
 // ANCHOR: parse_request
 /// Parses a request head from `buf`, which holds every byte received so

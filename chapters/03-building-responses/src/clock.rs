@@ -9,6 +9,7 @@
 
 use std::time::{Duration, SystemTime};
 
+// ANCHOR: clock
 /// A source of the current time.
 pub trait Clock {
     /// The time to put in the next `Date` header.
@@ -24,6 +25,7 @@ impl Clock for SystemClock {
         SystemTime::now()
     }
 }
+// ANCHOR_END: clock
 
 /// A clock stopped at one instant, for tests and snapshots.
 #[derive(Debug, Clone, Copy)]

@@ -14,6 +14,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+// ANCHOR: input
 /// The request body, readable once, from the start.
 #[pyclass(module = "stage04")]
 pub struct Input {
@@ -42,6 +43,7 @@ impl Input {
         &self.body[start..start + end]
     }
 }
+// ANCHOR_END: input
 
 /// Python's convention: a negative or missing size means "no limit".
 fn size_limit(size: Option<isize>) -> Option<usize> {
@@ -50,11 +52,13 @@ fn size_limit(size: Option<isize>) -> Option<usize> {
 
 #[pymethods]
 impl Input {
+    // ANCHOR: input_read
     /// `read(size=-1)`: up to `size` bytes, or everything left.
     #[pyo3(signature = (size = None))]
     fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.take(size_limit(size), false))
     }
+    // ANCHOR_END: input_read
 
     /// `readline(size=-1)`: up to and including the next LF.
     #[pyo3(signature = (size = None))]

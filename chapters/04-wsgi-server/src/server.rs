@@ -231,6 +231,7 @@ impl Server {
     }
     // ANCHOR_END: serve_connection
 
+    // ANCHOR: attach
     /// Builds environ, calls the app, sends its response.
     fn call_app(
         &self,
@@ -259,6 +260,7 @@ impl Server {
             self.core.call_app(py, stream, environ, responder, run_app)
         })
     }
+    // ANCHOR_END: attach
 }
 
 impl Serve for Server {

@@ -63,6 +63,7 @@ pub enum FetchError {
     },
 }
 
+// ANCHOR: fetch_error_display
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -79,6 +80,7 @@ impl fmt::Display for FetchError {
         }
     }
 }
+// ANCHOR_END: fetch_error_display
 
 impl std::error::Error for FetchError {}
 

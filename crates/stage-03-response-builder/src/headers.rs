@@ -208,6 +208,7 @@ impl HeaderLines {
     }
 }
 
+// ANCHOR: push_line
 /// Appends the header line `name: value` and its CRLF, in latin-1.
 pub(crate) fn push_line(out: &mut Vec<u8>, name: &str, value: &str) {
     push_latin1(out, name);
@@ -226,6 +227,7 @@ pub fn push_latin1(out: &mut Vec<u8>, text: &str) {
         out.extend(text.chars().map(|c| u8::try_from(c).unwrap_or(b'?')));
     }
 }
+// ANCHOR_END: push_line
 
 #[cfg(test)]
 mod tests {

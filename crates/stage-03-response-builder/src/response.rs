@@ -117,6 +117,7 @@ impl<C: Clock> ResponseWriter<C> {
     }
     // ANCHOR_END: write_response
 
+    // ANCHOR: push_date
     /// Appends `Date: <now>`. The text is formatted anew only when the
     /// second changes: a busy server formats the date once a second, not
     /// once a response.
@@ -132,6 +133,7 @@ impl<C: Clock> ResponseWriter<C> {
         }
         push_line(out, "Date", &cached.1);
     }
+    // ANCHOR_END: push_date
 
     // ANCHOR: head
     /// The bytes of a response head: status line, headers, empty line.

@@ -228,6 +228,7 @@ impl Server {
     }
     // ANCHOR_END: serve_connection
 
+    // ANCHOR: attach
     /// Builds environ, calls the app, sends its response.
     fn call_app(
         &self,
@@ -256,6 +257,7 @@ impl Server {
             self.core.call_app(py, stream, environ, responder, run_app)
         })
     }
+    // ANCHOR_END: attach
 }
 
 impl Serve for Server {
