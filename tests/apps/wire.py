@@ -10,6 +10,7 @@ import json
 CLOSED = {"count": 0}
 
 
+# ANCHOR: hello
 def text(start_response, status, body, extra=()):
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
                             ("Content-Length", str(len(body))), *extra])
@@ -18,13 +19,16 @@ def text(start_response, status, body, extra=()):
 
 def hello(environ, start_response):
     return text(start_response, "200 OK", b"Hello, world!\n")
+# ANCHOR_END: hello
 
 
+# ANCHOR: echo
 def echo(environ, start_response):
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length)
     answer = f"{environ['REQUEST_METHOD']} {len(body)} bytes of {environ.get('CONTENT_TYPE', '-')}: ".encode() + body + b"\n"
     return text(start_response, "200 OK", answer)
+# ANCHOR_END: echo
 
 
 # ANCHOR: stream
@@ -37,19 +41,23 @@ def stream(environ, start_response):
 # ANCHOR_END: stream
 
 
+# ANCHOR: write
 def write_then_iterable(environ, start_response):
     """The legacy write() callable; its data goes out before the iterable's."""
     write = start_response("200 OK", [("Content-Type", "text/plain")])
     write(b"written with write()\n")
     return [b"returned in the iterable\n"]
+# ANCHOR_END: write
 
 
 def not_found(environ, start_response):
     return text(start_response, "404 Not Found", b"no such page\n")
 
 
+# ANCHOR: fail_before
 def fail_before_headers(environ, start_response):
     raise RuntimeError("the application failed before start_response")
+# ANCHOR_END: fail_before
 
 
 # ANCHOR: change_of_mind
@@ -139,11 +147,14 @@ def counted_failing(environ, start_response):
     return CountingBody(pieces())
 
 
+# ANCHOR: query
 def query(environ, start_response):
     """Answers with the query string: tells pipelined responses apart."""
     return text(start_response, "200 OK", environ["QUERY_STRING"].encode() + b"\n")
+# ANCHOR_END: query
 
 
+# ANCHOR: consume
 def consume(environ, start_response):
     """Reads the whole body in pieces, however it is framed."""
     stream_ = environ["wsgi.input"]
@@ -155,6 +166,7 @@ def consume(environ, start_response):
         total += len(piece)
         lines += piece.count(b"\n")
     return text(start_response, "200 OK", f"{total} bytes, {lines} newlines\n".encode())
+# ANCHOR_END: consume
 
 
 def respond_without_reading(environ, start_response):

@@ -20,7 +20,7 @@ pub fn listen(program: &str, bind: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     eprintln!("{program}: Listening on http://{addr}");
     eprintln!(
-        "{program}: try `cargo run -p stage-01 -- http://{addr}/hello?x=1` in another terminal"
+        "{program}: try `cargo run -p stage-01 -- 'http://{addr}/hello?x=1'` in another terminal"
     );
     Ok(listener)
 }
