@@ -16,7 +16,7 @@ use stage_03::{Clock, Response, ResponseWriter, lingering_close};
 
 use crate::environ::{ConnectionInfo, build_environ};
 use crate::input::Input;
-use crate::log::AccessEntry;
+use crate::log::{AccessEntry, write_line};
 use crate::python::traceback_text;
 use crate::respond::{AfterResponse, Blocking, Responder, Writer};
 use crate::run::{Outcome, abort_on_close, run_app};
@@ -320,5 +320,6 @@ pub fn access_entry(
 
 /// Prints an access-log line for `entry` to stderr, stamped now.
 pub fn log_to_stderr(entry: &AccessEntry, _outcome: &Outcome) {
-    eprintln!("{}", entry.line(SystemTime::now()));
+    // A log line that cannot be written is not worth failing a request for.
+    let _ = write_line(&mut std::io::stderr(), entry, SystemTime::now());
 }

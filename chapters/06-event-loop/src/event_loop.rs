@@ -100,6 +100,14 @@ pub struct EventLoop {
     scratch: Vec<u8>,
     /// Where finished requests are reported; set by [`run`](Self::run).
     log: AccessLog,
+    /// Connections that gave up their turn with body left to pull (see
+    /// `PIECES_PER_TURN`): served again after the next poll, which does
+    /// not wait while there are any. No event would bring them back: their
+    /// sockets stay writable, and edge-triggered readiness says nothing
+    /// about a state that has not changed.
+    yielded: Vec<Token>,
+    /// Set by `pump` when it stops at the end of a turn.
+    turn_over: bool,
 }
 
 impl EventLoop {
@@ -131,6 +139,8 @@ impl EventLoop {
             last_expiry_scan: Instant::now(),
             now: Instant::now(),
             scratch: vec![0; READ_CHUNK],
+            yielded: Vec::new(),
+            turn_over: false,
             log: Box::new(|_, _| {}),
         })
     }
@@ -176,14 +186,21 @@ impl EventLoop {
         let mut stopped_at = None;
         loop {
             // A short timeout: deadlines, the stop flag and the heartbeat
-            // are looked at even when no socket is ready.
+            // are looked at even when no socket is ready. None at all when
+            // a connection waits for its next turn.
+            let wait = if self.yielded.is_empty() {
+                Duration::from_millis(100)
+            } else {
+                Duration::ZERO
+            };
             let poll = &mut self.poll;
-            match py.detach(|| poll.poll(&mut events, Some(Duration::from_millis(100)))) {
+            match py.detach(|| poll.poll(&mut events, Some(wait))) {
                 // A signal (SIGTERM, say) interrupted the wait: look at the flags.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => events.clear(),
                 other => other?,
             }
             self.now = Instant::now();
+            // ANCHOR: serve_ready
             for event in events.iter() {
                 if event.token() == LISTENER {
                     self.accept_all();
@@ -194,6 +211,10 @@ impl EventLoop {
                     self.service(py, event.token(), readable);
                 }
             }
+            for token in std::mem::take(&mut self.yielded) {
+                self.service(py, token, false);
+            }
+            // ANCHOR_END: serve_ready
             // Deadlines are coarse (seconds): a scan ten times a second is plenty.
             if self.last_expiry_scan.elapsed() >= Duration::from_millis(100) {
                 self.last_expiry_scan = self.now;
@@ -306,6 +327,9 @@ impl EventLoop {
             let Some(closing) = conn.close_when_sent(self.now) else {
                 break false;
             };
+            if self.gave_up_turn(token) {
+                break true; // served again after the next poll
+            }
             // ANCHOR: ex-06.2-edge-triggered
             break true;
             // ANCHOR_END: ex-06.2-edge-triggered
@@ -317,6 +341,16 @@ impl EventLoop {
         }
     }
     // ANCHOR_END: service
+
+    /// Whether the connection's response just gave up its turn (`pump`);
+    /// if so, it is queued to be served again after the next poll.
+    fn gave_up_turn(&mut self, token: Token) -> bool {
+        let over = std::mem::take(&mut self.turn_over);
+        if over {
+            self.yielded.push(token);
+        }
+        over
+    }
 
     /// Reads what the connection has room for. While a response is in
     /// progress nothing is read: a pipelined request waits in the socket,

@@ -88,3 +88,43 @@ fn requests_that_arrive_together_are_all_answered() {
         assert_eq!(body(&response), expected, "{}", visible(&response));
     }
 }
+
+#[test]
+fn a_stream_read_as_fast_as_it_comes_does_not_hold_the_loop() {
+    // /ticks never ends, and this client reads every piece at once, so the
+    // output never reaches the high-water mark: nothing makes the loop stop
+    // pulling but its own sense of fairness.
+    let addr = serve();
+    let mut stream = common::connect_for(addr, 10);
+    stream
+        .write_all(b"GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let reading = {
+        let mut stream = stream.try_clone().unwrap();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut total = 0;
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                total += n;
+            }
+            total
+        })
+    };
+    thread::sleep(Duration::from_millis(300));
+    let mut other = common::connect_for(addr, 10);
+    other
+        .write_all(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let answer = read_response(&mut other, false);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "a request beside the stream was not answered: {}",
+        visible(&answer)
+    );
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    let streamed = reading.join().unwrap();
+    assert!(streamed > 0, "the stream sent nothing");
+}

@@ -5,6 +5,7 @@
 //! 127.0.0.1 - - [21/Nov/2026:20:58:09 +0000] "GET /tasks HTTP/1.1" 200 73 "-" "curl/8.5.0"
 //! ```
 
+use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What one line of the access log says about a request.
@@ -38,6 +39,20 @@ impl AccessEntry {
             self.user_agent
         )
     }
+}
+
+/// Writes `entry`'s line and its newline to `out` in one `write_all`.
+///
+/// `eprintln!` writes the line and the newline separately, and standard
+/// error is unbuffered: two system calls, between which another process
+/// sharing the same stderr (a worker beside this one) may write its own
+/// line, and two lines run together. One write per line cannot be split
+/// that way (a write of up to `PIPE_BUF`, 4096 bytes, to a pipe is
+/// atomic, POSIX says).
+pub fn write_line(out: &mut impl Write, entry: &AccessEntry, when: SystemTime) -> io::Result<()> {
+    let mut line = entry.line(when);
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }
 
 /// `21/Nov/2026:20:58:09 +0000`, always in UTC.
@@ -86,6 +101,47 @@ mod tests {
 
     fn at(seconds: u64) -> String {
         clf_time(UNIX_EPOCH + Duration::from_secs(seconds))
+    }
+
+    /// Remembers each `write` call separately, as a pipe shared with other
+    /// processes would see them.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_log_line_and_its_newline_go_out_in_one_write() {
+        let entry = AccessEntry {
+            remote: "127.0.0.1".into(),
+            request_line: "GET / HTTP/1.1".into(),
+            status: 200,
+            body_bytes: 14,
+            referer: "-".into(),
+            user_agent: "curl/8.5.0".into(),
+        };
+        let when = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let mut out = Writes::default();
+        write_line(&mut out, &entry, when).unwrap();
+        let expected = "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 14 \"-\" \"curl/8.5.0\"\n";
+        assert_eq!(out.0, vec![expected.as_bytes().to_vec()]);
+        // What eprintln! does, for comparison: two writes.
+        let mut split = Writes::default();
+        writeln!(split, "{}", entry.line(when)).unwrap();
+        assert_eq!(
+            split.0.len(),
+            2,
+            "writeln! is no longer two writes: {:?}",
+            split.0
+        );
     }
 
     #[test]

@@ -30,6 +30,13 @@ use crate::connection::{Connection, Exchange};
 use crate::refusal::Refusal;
 use crate::stepping::{Step, begin};
 
+/// How many pieces of one response the loop pulls before it serves the
+/// other connections. A client that reads as fast as the app yields never
+/// fills the output to its high-water mark, so without a turn, an endless
+/// stream (server-sent events, say) would keep the loop, and every other
+/// connection of the worker would wait for it to end.
+const PIECES_PER_TURN: usize = 16;
+
 impl EventLoop {
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
@@ -126,18 +133,16 @@ impl EventLoop {
     // ANCHOR_END: dispatch
 
     // ANCHOR: pump
-    /// Pulls pieces of the app's body, and sends each one before asking
-    /// for the next: a generator that waits between pieces (server-sent
-    /// events, progress reports) reaches the client as it goes, and a
-    /// client that left is noticed at the next write, which ends the
-    /// response and closes the generator. What the socket cannot take
-    /// waits in the output buffer, up to the high-water mark: then the loop
-    /// stops pulling, and a client that does not read leaves the generator
-    /// suspended and the server's memory bounded. Returns whether a piece
-    /// was pulled, or `None` when the client has gone.
+    /// Pulls pieces of the app's body, and sends each before asking for
+    /// the next: a generator that waits between pieces reaches the client
+    /// as it goes, and a client that left is noticed at the next write.
+    /// Stops at the output's high-water mark (a client that does not read
+    /// leaves the generator suspended), and after [`PIECES_PER_TURN`]
+    /// pieces. Returns whether a piece was pulled, or `None` when the
+    /// client has gone.
     pub(super) fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         let mut pulled = false;
-        loop {
+        for _ in 0..PIECES_PER_TURN {
             // ANCHOR: ex-06.3-backpressure
             // Pull the next piece.
             // ANCHOR_END: ex-06.3-backpressure
@@ -165,6 +170,9 @@ impl EventLoop {
                 return None;
             }
         }
+        // The turn is over, the response is not: the others go first.
+        self.turn_over = true;
+        Some(true)
     }
     // ANCHOR_END: pump
 
