@@ -127,6 +127,26 @@ pub fn bytes_as_text(value: &str) -> Option<String> {
     Some(stage_01::visible(&bytes))
 }
 
+/// `line` with each byte list in it (an assertion's message that printed
+/// a request with `{:?}`) written as text, CR and LF visible, on one line.
+fn byte_lists_as_text(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']').map(|c| open + c) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        match bytes_as_text(&rest[open..=close]) {
+            Some(text) => out.push_str(&format!("\"{}\"", text.replace('\n', ""))),
+            None => out.push_str(&rest[open..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The `left:` and `right:` values of a failed `assert_eq!`, in that order.
 pub fn assertion_pair(text: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = text.lines().collect();
@@ -154,13 +174,13 @@ pub fn render_failed_test(root: &Path, test: &FailedTest) -> String {
         if as_text.is_some() && (side.starts_with("left: ") || side.starts_with("right: ")) {
             continue;
         }
-        out.push_str(line);
+        out.push_str(&byte_lists_as_text(line));
         out.push('\n');
     }
     if let Some(location) = test.location() {
         if let Some(source) = source_at(root, &location) {
             out.push_str(&format!(
-                "\nthe check that failed, {}:{}:\n{source}",
+                "\nwhere it failed, {}:{}:\n{source}",
                 location.file, location.line
             ));
         }
@@ -280,6 +300,14 @@ assertion `left == right` failed\n  left: [53, 13, 10]\n right: [53, 10]\n\n";
             "{shown}"
         );
         assert!(!shown.contains("left: [53"), "{shown}");
+    }
+
+    #[test]
+    fn a_message_that_printed_bytes_reads_as_text() {
+        assert_eq!(
+            byte_lists_as_text("failed: [71, 10, 13, 10] and [x]"),
+            "failed: \"G\\n\\r\\n\" and [x]"
+        );
     }
 
     #[test]

@@ -412,15 +412,17 @@ fn collect_times(dir: &Path, out: &mut BTreeMap<PathBuf, SystemTime>) {
 mod tests {
     use super::*;
     use crate::exercise::region_text;
+    use crate::generate::{chapter_files, write_files};
 
     /// The repository this crate is in.
     fn repository() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
-    /// A copy of what the runner reads and writes (stage sources, exercise
-    /// files, chapter sources, the book) in a scratch folder, so that a
-    /// test can change the learner's files without touching the real ones.
+    /// What the runner reads and writes, in a scratch folder: the stage
+    /// sources, exercise files and book copied, and chapter 3 generated
+    /// with its starters (not copied: the repository's chapters may hold
+    /// someone's answers). A test can then change the learner's files.
     fn scratch(name: &str) -> PathBuf {
         let root = std::env::temp_dir().join(format!("workshop-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
@@ -430,12 +432,14 @@ mod tests {
             "book/src".into(),
         ];
         for chapter in CHAPTERS {
-            folders.push(chapter.dir().join("src"));
             folders.push(Path::new(chapter.stage_dir).join("src"));
         }
         for folder in folders {
             copy_folder(&from.join(&folder), &root.join(&folder));
         }
+        let chapter = Chapter::find(3).unwrap();
+        let files = chapter_files(&from, chapter, &|_| true).unwrap();
+        write_files(&root, &files).unwrap();
         root
     }
 
@@ -543,10 +547,11 @@ mod tests {
 
     #[test]
     fn a_panic_in_another_exercises_region_names_that_exercise() {
-        let workshop = fresh(&repository());
+        let root = scratch("blocking");
+        let workshop = fresh(&root);
         let token = workshop.find("03.1").unwrap();
         let file = workshop.learner_file(token);
-        let text = fs::read_to_string(repository().join(&file)).unwrap();
+        let text = fs::read_to_string(root.join(&file)).unwrap();
         let todo_line = text
             .lines()
             .position(|l| l.contains("todo!(\"exercise 03.1"))
@@ -573,6 +578,7 @@ mod tests {
         // A panic outside any region blames nobody.
         let elsewhere = output.replace(&format!(":{todo_line}:"), ":1:");
         assert!(workshop.blocking(injection, &elsewhere).is_empty());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
@@ -592,13 +598,21 @@ mod tests {
     #[test]
     fn every_starter_resets_to_its_generated_lines() {
         let workshop = fresh(&repository());
-        for exercise in &workshop.exercises {
-            assert_eq!(
-                formatted_starter(&workshop.root, exercise).unwrap(),
-                learner_region(&workshop, &exercise.id),
-                "{}",
-                exercise.id
-            );
+        for chapter in CHAPTERS {
+            let files = chapter_files(&workshop.root, chapter, &|_| true).unwrap();
+            for exercise in workshop
+                .exercises
+                .iter()
+                .filter(|e| e.chapter() == chapter.number)
+            {
+                let generated = String::from_utf8(files[&workshop.learner_file(exercise)].clone());
+                assert_eq!(
+                    formatted_starter(&workshop.root, exercise).unwrap(),
+                    region_text(&generated.unwrap(), &exercise.anchor()).unwrap(),
+                    "{}",
+                    exercise.id
+                );
+            }
         }
     }
 
