@@ -58,12 +58,11 @@ impl FailedTest {
     /// started): the failing assertion, or a `todo!()` it ran into.
     pub fn location(&self) -> Option<Location> {
         let own = format!("thread '{}'", self.name);
-        let lines = self.text.lines();
-        let mut own_panics = lines.clone().filter(|l| l.starts_with(&own));
-        own_panics
-            .next()
-            .and_then(location_on)
-            .or_else(|| self.text.lines().find_map(location_on))
+        let lines = || self.text.lines();
+        lines()
+            .filter(|l| l.starts_with(&own))
+            .find_map(location_on)
+            .or_else(|| lines().find_map(location_on))
     }
 }
 
