@@ -42,9 +42,12 @@ pub fn byte_diff(expected: &str, actual: &str) -> String {
 /// A long line cut to the part around `column`, and where `column` is in
 /// the part: a caret under a 300-character line is lost off the screen.
 fn around(line: &str, column: usize) -> (String, usize) {
-    const BEFORE: usize = 50;
-    const AFTER: usize = 30;
+    const BEFORE: usize = 40;
+    const AFTER: usize = 60;
     let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= BEFORE + AFTER {
+        return (line.to_string(), column);
+    }
     let start = column.saturating_sub(BEFORE).min(chars.len());
     let end = (column + AFTER).clamp(start, chars.len());
     if start == 0 && end == chars.len() {
@@ -138,7 +141,15 @@ mod tests {
         let actual = format!("{}Y{}", "a".repeat(200), "b".repeat(100));
         let diff = byte_diff(&expected, &actual);
         let lines: Vec<&str> = diff.lines().collect();
-        assert!(lines[1].ends_with(&format!("…{}X{}…", "a".repeat(50), "b".repeat(29))));
+        assert!(lines[1].ends_with(&format!("…{}X{}…", "a".repeat(40), "b".repeat(59))));
+        let short = byte_diff(
+            "Err(BadHeaderValue { name: \"X\", value: \"a\" })",
+            "Ok(())",
+        );
+        assert!(
+            short.contains("value: \"a\" })\n"),
+            "a short line is whole: {short}"
+        );
         let at = |line: &str, c: char| line.chars().position(|x| x == c);
         assert_eq!(at(lines[3], '^'), at(lines[1], 'X'), "{diff}");
     }

@@ -201,6 +201,7 @@ impl Workshop {
         }
         let chapter = Chapter::find(exercise.chapter()).unwrap_or(CHAPTERS[0]);
         for (snapshot, diff) in snapshot_diffs(&self.root.join(chapter.dir())) {
+            let snapshot = snapshot.strip_prefix(&self.root).unwrap_or(&snapshot);
             println!("wire bytes differ from {}:\n{diff}", snapshot.display());
         }
         for test in failed_tests(&failures(&run.output)) {
