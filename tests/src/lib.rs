@@ -3,12 +3,17 @@
 //! - [`ServerProcess`] starts a stage binary on a free port and stops it.
 //! - [`exchange`] sends raw bytes and reads the answer until EOF;
 //!   [`read_response`] reads one response off a connection that stays open.
+//! - [`expect`] asserts on raw bytes and, failing, shows what was expected
+//!   and what came with CR and LF visible, at the caller's line.
 //! - [`Trickle`] hands a byte slice to a reader a few bytes at a time, to
 //!   prove a parser copes with requests that arrive in pieces.
 //!
 //! Everything here targets 127.0.0.1 only and gives up after a bounded time.
 
+pub mod expect;
 pub mod rendered_book;
+
+pub use expect::{assert_ends_with, assert_lacks, assert_starts_with};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -258,6 +263,7 @@ pub fn apps_dir() -> std::path::PathBuf {
 
 /// Connects to `addr`, sends `request`, and reads until the server closes
 /// the connection (or [`TIMEOUT`] passes).
+#[track_caller]
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut stream = connect(addr);
     stream.write_all(request).unwrap();
@@ -339,6 +345,7 @@ pub fn check_limit_flags(addr: SocketAddr) {
 
 /// Reads until EOF. A reset after the data counts as the end too: a server
 /// that closes with unread input may reset, and what came before stands.
+#[track_caller]
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut answer = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -358,6 +365,7 @@ pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
 /// Reads exactly one response from a connection that stays open: the head,
 /// then the body as its framing says (`Content-Length`, chunked, or until
 /// EOF when it has neither). No body after a HEAD, 1xx, 204 or 304.
+#[track_caller]
 pub fn read_response(stream: &mut TcpStream, head_request: bool) -> Vec<u8> {
     let mut response = Vec::new();
     let mut byte = [0u8; 1];
@@ -393,7 +401,9 @@ pub fn read_response(stream: &mut TcpStream, head_request: bool) -> Vec<u8> {
 }
 
 /// Appends a chunked body, byte for byte as sent, up to its empty trailer line.
+#[track_caller]
 fn read_chunked(stream: &mut TcpStream, out: &mut Vec<u8>) {
+    #[track_caller]
     fn line(stream: &mut TcpStream) -> Vec<u8> {
         let mut line = Vec::new();
         let mut byte = [0u8; 1];

@@ -388,6 +388,8 @@ mod tests {
             Some("HTTP_X_FORWARDED_FOR")
         );
         assert_eq!(http_key("X_Forwarded_For"), None);
+        // These two have keys of their own, without HTTP_ (PEP 3333).
         assert_eq!(http_key("content-type"), None);
+        assert_eq!(http_key("Content-Length"), None);
     }
 }

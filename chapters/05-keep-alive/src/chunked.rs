@@ -220,7 +220,9 @@ fn take_line(input: &[u8], max: usize) -> Result<Option<(&[u8], usize)>, ChunkEr
 // ANCHOR: chunk_size
 /// `chunk-size [ chunk-ext ]`: the size is 1*HEXDIG, nothing else.
 /// Extensions (after `;`) are allowed, ignored and bounded by the line
-/// limit. httparse's own chunk-size parser reads an empty size as 0, which
+/// limit, but may not hide a CR or a NUL: a proxy in front that ends the
+/// line at the CR, or a C string at the NUL, would read a different body.
+/// httparse's own chunk-size parser reads an empty size as 0, which
 /// would end the body where the sender did not: refused here.
 fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
     let (size, extensions) = match line.iter().position(|&b| b == b';') {
@@ -229,6 +231,9 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
         None => (line, None),
     };
     let bad = || ChunkError::BadSize(String::from_utf8_lossy(line).into_owned());
+    if extensions.is_some_and(|e| e.iter().any(|&b| b == b'\r' || b == 0)) {
+        return Err(bad());
+    }
     // ANCHOR: ex-05.2-chunk-size
     if size.is_empty() {
         return Ok(0);
@@ -310,28 +315,19 @@ mod tests {
 
     #[test]
     fn refuses_what_a_lenient_decoder_would_guess_at() {
-        assert!(
-            matches!(
-                decode(b"\r\nhello\r\n0\r\n\r\n"),
-                Err(ChunkError::BadSize(_))
-            ),
-            "empty size"
+        let bad_size = |line: &str| Err(ChunkError::BadSize(line.into()));
+        assert_eq!(
+            decode(b"\r\nhello\r\n0\r\n\r\n"),
+            bad_size(""),
+            "an empty size is not 0"
         );
-        assert!(
-            matches!(
-                decode(b"5 \r\nhello\r\n0\r\n\r\n"),
-                Err(ChunkError::BadSize(_))
-            ),
+        assert_eq!(
+            decode(b"5 \r\nhello\r\n0\r\n\r\n"),
+            bad_size("5 "),
             "space after size"
         );
-        assert!(matches!(
-            decode(b"+5\r\nhello\r\n0\r\n\r\n"),
-            Err(ChunkError::BadSize(_))
-        ));
-        assert!(matches!(
-            decode(b"0x5\r\nhello\r\n0\r\n\r\n"),
-            Err(ChunkError::BadSize(_))
-        ));
+        assert_eq!(decode(b"+5\r\nhello\r\n0\r\n\r\n"), bad_size("+5"));
+        assert_eq!(decode(b"0x5\r\nhello\r\n0\r\n\r\n"), bad_size("0x5"));
         assert_eq!(
             decode(b"10000000000000000\r\n"),
             Err(ChunkError::SizeOverflow)
@@ -358,5 +354,21 @@ mod tests {
         ));
         let long_ext = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(5000));
         assert_eq!(decode(long_ext.as_bytes()), Err(ChunkError::LineTooLong));
+    }
+
+    #[test]
+    fn an_extension_may_not_hide_a_cr_or_a_nul() {
+        assert_eq!(
+            decode(b"5;a\rb\r\nhello\r\n0\r\n\r\n"),
+            Err(ChunkError::BadSize("5;a\rb".into()))
+        );
+        assert_eq!(
+            decode(b"5;a\0b\r\nhello\r\n0\r\n\r\n"),
+            Err(ChunkError::BadSize("5;a\0b".into()))
+        );
+        assert_eq!(
+            decode(b"5;a=\"\tb\"\r\nhello\r\n0\r\n\r\n").unwrap(),
+            b"hello"
+        );
     }
 }

@@ -46,7 +46,8 @@ fn a_client_that_does_not_read_pauses_the_generator() {
     // its high-water mark. All 1000 would mean no backpressure at all.
     assert!(
         pulled > 0 && pulled < 300,
-        "the server pulled {pulled} of 1000 pieces from a client reading nothing"
+        "expected: between 1 and 299 of the 1000 pieces pulled while the client reads nothing \
+         (the server stops at its high-water mark)\nactual:   {pulled} pulled"
     );
     // Reading resumes the generator, to the last byte (the head first,
     // then the chunked body, whose data is all `y`).

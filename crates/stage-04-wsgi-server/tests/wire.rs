@@ -4,7 +4,7 @@
 mod common;
 
 use common::{get, serve};
-use testkit::{exchange, status_of, visible};
+use testkit::{assert_ends_with, assert_lacks, assert_starts_with, exchange, status_of, visible};
 
 /// The request and the response, both with CR and LF visible.
 fn exchange_shown(fixture: &common::Fixture, request: &[u8]) -> String {
@@ -263,31 +263,26 @@ fn a_body_longer_or_shorter_than_its_content_length_is_cut_and_aborted() {
 #[test]
 fn an_app_can_change_its_mind_before_the_first_chunk() {
     let app = serve("wire.py", true);
-    let response = String::from_utf8(exchange(app.addr, &get("/change-of-mind"))).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
-        "{response}"
+    let response = exchange(app.addr, &get("/change-of-mind"));
+    assert_starts_with(&response, "HTTP/1.1 503 Service Unavailable\r\n");
+    assert_lacks(
+        &response,
+        "200 OK",
+        "the first status must never reach the wire",
     );
-    assert!(
-        !response.contains("200 OK"),
-        "the first status must never reach the wire: {response}"
-    );
-    assert!(
-        response.ends_with("\r\n\r\nsorry, an error page instead\n"),
-        "{response}"
-    );
+    assert_ends_with(&response, "\r\n\r\nsorry, an error page instead\n");
 }
 
 #[test]
 fn exc_info_after_the_head_re_raises() {
     let app = serve("misbehaving.py", false);
-    let response =
-        String::from_utf8_lossy(&exchange(app.addr, &get("/late-exc-info"))).into_owned();
-    assert!(
-        response.ends_with("head and a first piece are out\n"),
-        "{response}"
+    let response = exchange(app.addr, &get("/late-exc-info"));
+    assert_ends_with(&response, "head and a first piece are out\n");
+    assert_lacks(
+        &response,
+        "never sent",
+        "once the head is out, exc_info re-raises: no error page follows",
     );
-    assert!(!response.contains("never sent"), "{response}");
     let (_, outcome) = app.next_outcome();
     assert!(outcome.abort, "{outcome:?}");
     assert!(

@@ -145,9 +145,10 @@ mod tests {
             drop(all.take(token));
             all.close(token);
         }
-        assert!(
-            tokens.iter().all(|&t| t == tokens[0] && t != kept),
-            "every connection after the first should reuse its slot: {tokens:?}"
+        assert_ne!(tokens[0], kept, "a new connection takes a slot of its own");
+        assert_eq!(
+            tokens, [tokens[0]; 20],
+            "every connection takes the slot the one before it left"
         );
         assert_eq!(all.slots.len(), 2, "the most connections open at once");
     }

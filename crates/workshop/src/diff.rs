@@ -26,19 +26,43 @@ pub fn byte_diff(expected: &str, actual: &str) -> String {
         .chars()
         .count();
     let line = |text: &str| {
-        text.lines()
-            .nth(line_number)
-            .unwrap_or("(nothing)")
-            .to_string()
+        let line = text.lines().nth(line_number).unwrap_or("(nothing)");
+        around(line, column)
     };
+    let (expected_line, caret) = line(expected);
+    let (actual_line, _) = line(actual);
     format!(
-        "first difference at byte {position} (line {}, column {}):\n  expected: {}\n  actual:   {}\n            {}^\n",
+        "first difference at byte {position} (line {}, column {}):\n  expected: {expected_line}\n  actual:   {actual_line}\n            {}^\n",
         line_number + 1,
         column + 1,
-        line(expected),
-        line(actual),
-        " ".repeat(column)
+        " ".repeat(caret)
     )
+}
+
+/// A long line cut to the part around `column`, and where `column` is in
+/// the part: a caret under a 300-character line is lost off the screen.
+fn around(line: &str, column: usize) -> (String, usize) {
+    const BEFORE: usize = 40;
+    const AFTER: usize = 60;
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= BEFORE + AFTER {
+        return (line.to_string(), column);
+    }
+    let start = column.saturating_sub(BEFORE).min(chars.len());
+    let end = (column + AFTER).clamp(start, chars.len());
+    if start == 0 && end == chars.len() {
+        return (line.to_string(), column);
+    }
+    let mut part: String = chars[start..end].iter().collect();
+    let mut caret = column - start;
+    if start > 0 {
+        part.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        part.push('…');
+    }
+    (part, caret)
 }
 // ANCHOR_END: byte_diff
 
@@ -109,6 +133,25 @@ mod tests {
     fn says_when_there_is_no_difference() {
         assert_eq!(byte_diff("a\\r\\n", "a\\r\\n"), "the two are identical\n");
         assert!(byte_diff("abc", "ab").contains("column 3"));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_difference() {
+        let expected = format!("{}X{}", "a".repeat(200), "b".repeat(100));
+        let actual = format!("{}Y{}", "a".repeat(200), "b".repeat(100));
+        let diff = byte_diff(&expected, &actual);
+        let lines: Vec<&str> = diff.lines().collect();
+        assert!(lines[1].ends_with(&format!("…{}X{}…", "a".repeat(40), "b".repeat(59))));
+        let short = byte_diff(
+            "Err(BadHeaderValue { name: \"X\", value: \"a\" })",
+            "Ok(())",
+        );
+        assert!(
+            short.contains("value: \"a\" })\n"),
+            "a short line is whole: {short}"
+        );
+        let at = |line: &str, c: char| line.chars().position(|x| x == c);
+        assert_eq!(at(lines[3], '^'), at(lines[1], 'X'), "{diff}");
     }
 
     #[test]

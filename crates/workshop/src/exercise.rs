@@ -19,6 +19,8 @@
 //! kind: implement                      (or: fix the bug)
 //! book: ch01-http-is-text.html#the-smallest-complete-request
 //! tests: request_bytes_are_pinned other_test_name
+//! beyond: also ...                     (optional: what the reference does
+//!                                       that the exercise does not ask)
 //!
 //! ## Hints
 //!
@@ -64,6 +66,9 @@ pub struct Exercise {
     /// The stage source file holding the region, relative to the
     /// repository root.
     pub file: String,
+    /// What the reference does beyond what the exercise asks, if anything
+    /// (`solution` says it): a sentence that follows "the reference".
+    pub beyond: Option<String>,
 }
 
 /// An exercise file or region that does not make sense.
@@ -133,6 +138,7 @@ pub fn parse(id: &str, text: &str, file: &str) -> Result<Exercise, ExerciseError
         hints: Vec::new(),
         starter: String::new(),
         file: file.to_string(),
+        beyond: None,
     };
     let mut part = Part::Fields;
     for (index, line) in text.lines().enumerate() {
@@ -179,6 +185,7 @@ pub fn parse(id: &str, text: &str, file: &str) -> Result<Exercise, ExerciseError
                     "title" => exercise.title = value,
                     "kind" => exercise.kind = value,
                     "book" => exercise.book = value,
+                    "beyond" => exercise.beyond = Some(value),
                     "tests" => {
                         exercise.tests = value.split_whitespace().map(str::to_string).collect();
                     }
@@ -344,6 +351,10 @@ mod tests {
         assert_eq!(exercise.hints, ["Use +.", "Really, use it."]);
         assert_eq!(exercise.starter, "    todo!()\n\n    // (sic)\n");
         assert_eq!(exercise.anchor(), "ex-09.1-demo");
+        assert_eq!(exercise.beyond, None);
+        let with_more = EXERCISE.replace("tests:", "beyond: also adds zero.\ntests:");
+        let exercise = parse("09.1-demo", &with_more, "demo.rs").unwrap();
+        assert_eq!(exercise.beyond.as_deref(), Some("also adds zero."));
     }
 
     #[test]

@@ -359,6 +359,18 @@ pub fn reference_region(root: &Path, exercise: &Exercise) -> Result<String, Exer
     region_text(&read(&root.join(&exercise.file))?, &exercise.anchor())
 }
 
+/// The starter of an exercise's region as `generate` writes it in the
+/// learner's copy: put in the stage source, then formatted with the whole
+/// file, so that `reset` gives back the very lines the learner started
+/// from (an exercise file may hold a starter on fewer, longer lines).
+pub fn formatted_starter(root: &Path, exercise: &Exercise) -> Result<String, ExerciseError> {
+    let source = read(&root.join(&exercise.file))?;
+    let with_starter = replace_region(&source, &exercise.anchor(), &exercise.starter)?;
+    let formatted =
+        rustfmt(&with_starter).map_err(|e| ExerciseError(format!("{}: {e}", exercise.file)))?;
+    region_text(&formatted, &exercise.anchor())
+}
+
 /// Writes `files` under `root`, creating directories; returns how many
 /// files changed.
 pub fn write_files(root: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> std::io::Result<usize> {

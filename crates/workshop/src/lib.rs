@@ -12,15 +12,19 @@
 //! - [`generate`] writes `chapters/NN-slug/`, a copy of each stage crate
 //!   whose regions hold their starters, with the stage's tests;
 //! - [`runner`] is what a learner uses: progress, the next exercise, hints,
-//!   checks with byte diffs, reset, catch-up, solutions;
+//!   checks, reset, catch-up, solutions; [`feedback`] turns a failed
+//!   check's output into what the learner reads, and [`book`] says where
+//!   the book explains an exercise;
 //! - [`listings`] renders the book's numbered code listings, with each
 //!   exercise's answer folded away (the preprocessor `book-listings`);
 //! - [`verify`] proves, in CI, that every starter fails and every exercise
 //!   can be solved.
 
 pub mod anchors;
+pub mod book;
 pub mod diff;
 pub mod exercise;
+pub mod feedback;
 pub mod generate;
 pub mod listings;
 pub mod progress;

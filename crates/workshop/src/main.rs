@@ -20,13 +20,16 @@ struct Cli {
 enum Command {
     /// Progress over all exercises, and what to do next (the default).
     Status,
-    /// Check an exercise (the next one without ID).
+    /// Check an exercise (the one you are on without ID).
     Check {
         /// An exercise id, like 01.2-request-bytes (or just 01.2).
         id: Option<String>,
     },
-    /// Re-check the next exercise whenever a chapter file is saved.
-    Watch,
+    /// Re-check an exercise whenever a chapter file is saved, and move on to the next once it passes.
+    Watch {
+        /// The exercise to start with (the one you are on without ID).
+        id: Option<String>,
+    },
     /// Show one more hint for an exercise.
     Hint {
         /// The exercise id.
@@ -37,10 +40,10 @@ enum Command {
         /// The exercise id.
         id: String,
     },
-    /// Swap a chapter's exercises for the reference code, to move on.
+    /// Swap a chapter's exercises, or one exercise, for the reference code, to move on.
     CatchUp {
-        /// The chapter number, like 03.
-        chapter: String,
+        /// A chapter number, like 03, or an exercise, like 03.1.
+        what: String,
     },
     /// Show the reference code of an exercise you have solved.
     Solution {
@@ -69,10 +72,10 @@ fn main() -> ExitCode {
             Command::Check { id } => workshop
                 .check(id.as_deref())
                 .and_then(|ok| if ok { Ok(()) } else { Err(String::new()) }),
-            Command::Watch => workshop.watch(),
+            Command::Watch { id } => workshop.watch(id.as_deref()),
             Command::Hint { id } => workshop.hint(&id),
             Command::Reset { id } => workshop.reset(&id),
-            Command::CatchUp { chapter } => workshop.catch_up(&chapter),
+            Command::CatchUp { what } => workshop.catch_up(&what),
             Command::Solution { id } => workshop.solution(&id),
             Command::Generate | Command::Verify => unreachable!("handled above"),
         }),

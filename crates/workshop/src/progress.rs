@@ -14,6 +14,11 @@ pub struct Progress {
     pub caught_up: BTreeSet<String>,
     /// How many hints each exercise has shown.
     pub hints: BTreeMap<String, usize>,
+    /// The exercise the learner is on: the one they last checked, watched,
+    /// asked a hint for or reset, or the one after their last pass. The
+    /// runner follows it rather than the first unsolved exercise, so that
+    /// a learner who skips ahead is not sent back.
+    pub on: Option<String>,
 }
 
 impl Progress {
@@ -31,6 +36,7 @@ impl Progress {
             match words.as_slice() {
                 ["passed", id] => drop(progress.passed.insert(id.to_string())),
                 ["caught-up", id] => drop(progress.caught_up.insert(id.to_string())),
+                ["on", id] => progress.on = Some(id.to_string()),
                 ["hints", id, n] => drop(
                     progress
                         .hints
@@ -56,6 +62,9 @@ impl Progress {
         for (id, n) in &self.hints {
             text.push_str(&format!("hints {id} {n}\n"));
         }
+        if let Some(id) = &self.on {
+            text.push_str(&format!("on {id}\n"));
+        }
         fs::write(Progress::path(root), text)
     }
 
@@ -77,6 +86,7 @@ mod tests {
         progress.passed.insert("01.1-a".into());
         progress.caught_up.insert("02.1-b".into());
         progress.hints.insert("01.2-c".into(), 2);
+        progress.on = Some("03.2-d".into());
         progress.save(&dir).unwrap();
         assert_eq!(Progress::load(&dir), progress);
         assert!(progress.done("01.1-a") && progress.done("02.1-b") && !progress.done("01.2-c"));

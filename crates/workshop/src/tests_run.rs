@@ -48,16 +48,7 @@ pub fn run_tests(root: &Path, exercise: &Exercise, snapshots: Snapshots) -> Test
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
-        .args([
-            "test",
-            "--quiet",
-            "-p",
-            chapter.package,
-            "--features",
-            "exercises",
-            "--",
-        ])
-        .args(&exercise.tests)
+        .args(cargo_test_args(chapter.package, &exercise.tests))
         .env_remove("INSTA_FORCE_PASS")
         .env(
             "INSTA_UPDATE",
@@ -84,6 +75,26 @@ pub fn run_tests(root: &Path, exercise: &Exercise, snapshots: Snapshots) -> Test
             output: format!("cannot run cargo: {e}"),
         },
     }
+}
+
+/// `cargo test`'s arguments for the tests named by `filters` in `package`.
+fn cargo_test_args(package: &str, filters: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "test",
+        "--quiet",
+        // Every test binary runs even when one fails, so that a failed
+        // check counts the same tests as a passing one.
+        "--no-fail-fast",
+        "-p",
+        package,
+        "--features",
+        "exercises",
+        "--",
+    ]
+    .map(String::from)
+    .into();
+    args.extend(filters.iter().cloned());
+    args
 }
 
 /// Adds up the `test result:` lines of every test binary.
@@ -155,6 +166,15 @@ mod tests {
             !summarize("test result: ok. 0 passed; 0 failed\n").succeeded(),
             "no test ran"
         );
+    }
+
+    #[test]
+    fn a_failing_binary_does_not_stop_the_others() {
+        // Without --no-fail-fast, cargo stops at the first test binary that
+        // fails: a check would count 1 of 1 test failing, then 2 passing.
+        let args = cargo_test_args("ch03", &["a".into(), "b".into()]);
+        assert!(args.contains(&"--no-fail-fast".to_string()), "{args:?}");
+        assert_eq!(args[args.len() - 3..], ["--", "a", "b"]);
     }
 
     #[test]
