@@ -80,8 +80,10 @@ def mount(prefix, app):
     def mounted(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path != prefix and not path.startswith(prefix + "/"):
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [f"Not found: {path} is not under {prefix}/\n".encode()]
+            body = f"Not found: {path} is not under {prefix}/\n".encode()
+            start_response("404 Not Found", [("Content-Type", "text/plain"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
         # A copy: the caller's environ is the caller's.
         environ = dict(environ)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
