@@ -46,8 +46,10 @@ def create_app():
     # ANCHOR: more_routes
     @app.route("/tasks/<int:id>", methods=["PATCH"])
     def update_task(request):
-        task = find(request.params["id"])
-        task["done"] = bool(request.json().get("done", task["done"]))
+        task, data = find(request.params["id"]), request.json()
+        if not isinstance(data, dict):
+            raise HTTPError(400, 'send {"done": true}')
+        task["done"] = bool(data.get("done", task["done"]))
         return task
 
     @app.route("/tasks.txt")

@@ -118,10 +118,6 @@ def accepts_gzip(header):
 # ANCHOR_END: gzip
 
 
-COMPRESSIBLE = ("text/", "application/json", "application/javascript",
-                "image/svg+xml")
-
-
 # ANCHOR: gzip_body
 class GzipBody:
     """The body gzip() returns, and the start_response it gives the app."""
@@ -166,6 +162,10 @@ class GzipBody:
 
 
 # ANCHOR: worth_compressing
+COMPRESSIBLE = ("text/", "application/json", "application/javascript",
+                "image/svg+xml")
+
+
 def worth_compressing(status, headers, min_size):
     code = int(status[:3])
     if code < 200 or code in (204, 304):

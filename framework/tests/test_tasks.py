@@ -11,6 +11,7 @@ from mini.middleware import gzip, mount, timing
 from mini.testing import call
 
 
+# ANCHOR: tasks_test
 class TasksTest(unittest.TestCase):
     def setUp(self):
         # A fresh task list, composed as tasks.application is; the
@@ -35,6 +36,7 @@ class TasksTest(unittest.TestCase):
         self.ask("PATCH", "/tasks/2", {"done": True})
         done = json.loads(self.ask("GET", "/tasks?done=true").body)
         self.assertEqual([task["id"] for task in done], [2])
+# ANCHOR_END: tasks_test
 
     def test_errors(self):
         self.assertEqual(self.ask("GET", "/tasks/9").status, "404 Not Found")
@@ -44,6 +46,7 @@ class TasksTest(unittest.TestCase):
         self.assertIn(("Allow", "GET, HEAD, POST"), refused.headers)
         self.assertEqual(self.ask("POST", "/tasks", {"name": "x"}).status, "400 Bad Request")
         self.assertEqual(self.ask("POST", "/tasks", [1]).status, "400 Bad Request")
+        self.assertEqual(self.ask("PATCH", "/tasks/1", [1]).status, "400 Bad Request")
 
     def test_streamed_and_gzipped(self):
         plain = self.ask("GET", "/tasks.txt")
