@@ -16,13 +16,13 @@
 //! Loopback only; every read gives up after [`testkit::TIMEOUT`].
 
 use std::ffi::CString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -36,15 +36,39 @@ fn framework_dir() -> PathBuf {
 
 #[test]
 fn the_frameworks_own_tests_pass() {
-    let output = Command::new("python3")
+    let mut python = Command::new("python3")
         .args(["-m", "unittest", "-v"])
         .current_dir(framework_dir())
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("python3 runs");
-    let said = String::from_utf8_lossy(&output.stderr);
+    // unittest reports on stderr; read it on a thread so that a full pipe
+    // cannot stall the suite, and give the suite a bounded time.
+    let mut stderr = python.stderr.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = python.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = python.kill();
+            let _ = python.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let said = reader.join().unwrap();
+    let status = status.unwrap_or_else(|| panic!("the Python tests ran over 120 s:\n{said}"));
     assert!(
-        output.status.success(),
+        status.success(),
         "python3 -m unittest failed in framework/:\n{said}"
     );
     // A suite that found nothing to run also "passes".
