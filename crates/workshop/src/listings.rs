@@ -159,6 +159,8 @@ impl Listing {
             find(name)?;
         }
         let lines: Vec<&str> = text.lines().collect();
+        // What a line the listing puts in place of a region starts with.
+        let comment = if file.ends_with(".py") { "#" } else { "//" };
         let mut shown = Vec::new();
         let mut folded = Vec::new();
         let mut at = region.lines.start;
@@ -174,13 +176,16 @@ impl Listing {
                         .iter()
                         .find(|(a, _)| *a == skipped.name)
                         .map_or(String::new(), |(_, label)| format!(": Listing {label}"));
-                    shown.push(format!("{indent}// ... ({}{shown_in})", skipped.name));
+                    shown.push(format!(
+                        "{indent}{comment} ... ({}{shown_in})",
+                        skipped.name
+                    ));
                     at = skipped.lines.end;
                 }
                 Some(exercise) if exercise.name.starts_with("ex-") => {
                     let id = exercise.name.trim_start_matches("ex-");
                     for line in placeholder(id, exercises) {
-                        shown.push(format!("{indent}{line}"));
+                        shown.push(format!("{indent}{comment} {line}"));
                     }
                     let body = lines[exercise.lines.clone()]
                         .iter()
@@ -256,15 +261,16 @@ impl Listing {
     }
 }
 
-/// The comment lines that take an exercise region's place in a listing.
+/// The lines that take an exercise region's place in a listing, each
+/// to follow the language's comment marker.
 fn placeholder(id: &str, exercises: &[Exercise]) -> [String; 2] {
     let what = match exercises.iter().find(|e| e.id == id) {
         Some(e) => format!(" ({}): {}", e.kind, e.title.trim_end_matches('.')),
         None => String::new(),
     };
     [
-        format!("// ✎ Exercise {}{what}.", short_id(id)),
-        "// (The answer is folded below this listing.)".to_string(),
+        format!("✎ Exercise {}{what}.", short_id(id)),
+        "(The answer is folded below this listing.)".to_string(),
     ]
 }
 
@@ -402,6 +408,21 @@ fn outline() {
         assert!(first.contains("    // ... (middle: Listing 3-2)"), "{out}");
         assert!(!first.contains("second();"), "{out}");
         assert!(second.contains("\nsecond();\n"), "dedented:\n{out}");
+    }
+
+    #[test]
+    fn a_python_listing_marks_what_it_leaves_out_with_a_python_comment() {
+        let (root, book_src) = scratch("python", SOURCE);
+        let python = "# ANCHOR: outer\ndef outer():\n    # ANCHOR: inner\n    inner()\n    # ANCHOR_END: inner\n# ANCHOR_END: outer\n";
+        fs::write(root.join("crates/stage-03-x/src/b.py"), python).unwrap();
+        let page = "{{#listing ../../crates/stage-03-x/src/b.py:outer skip=inner}}\n";
+        let out = render_page(&root, &book_src, "ch03-x.md", page, &[]);
+        let _ = fs::remove_dir_all(root);
+        let out = out.unwrap();
+        assert!(
+            out.contains("```python\ndef outer():\n    # ... (inner)\n```"),
+            "{out}"
+        );
     }
 
     #[test]
