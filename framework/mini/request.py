@@ -55,6 +55,7 @@ class Request:
     def body(self):
         """The request body as bytes, read once, at most max_body bytes."""
         if self._body is None:
+            # ANCHOR: ex-07.3-read-the-body
             try:
                 length = int(self.environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -67,6 +68,7 @@ class Request:
             # for more than the client sent.
             stream = self.environ["wsgi.input"]
             self._body = stream.read(length) if length else b""
+            # ANCHOR_END: ex-07.3-read-the-body
         return self._body
 
     def json(self):

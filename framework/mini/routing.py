@@ -16,6 +16,7 @@ PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 def compile_path(path):
     """'/tasks/<int:id>' -> a regex with a group `id`, and its converters."""
+    # ANCHOR: ex-07.1-path-parameters
     regex, converters, end = "", {}, 0
     for found in PARAMETER.finditer(path):
         kind, name = found.group(1) or "str", found.group(2)
@@ -23,6 +24,7 @@ def compile_path(path):
         regex += re.escape(path[end:found.start()]) + f"(?P<{name}>{pattern})"
         end = found.end()
     regex += re.escape(path[end:])
+    # ANCHOR_END: ex-07.1-path-parameters
     return re.compile(regex), converters
 # ANCHOR_END: compile_path
 
@@ -47,9 +49,11 @@ class Router:
                 params = {k: converters[k](v) for k, v in found.groupdict().items()}
                 return handler, params
             allowed |= methods
+        # ANCHOR: ex-07.2-method-not-allowed
         if "GET" in allowed:
             allowed.add("HEAD")
         if allowed:
             raise HTTPError(405, headers=[("Allow", ", ".join(sorted(allowed)))])
+        # ANCHOR_END: ex-07.2-method-not-allowed
         raise HTTPError(404, f"nothing at {path}")
 # ANCHOR_END: router

@@ -264,10 +264,21 @@ fn string_end(chars: &[char], from: usize, raw: bool, hashes: usize) -> Option<u
     None
 }
 
-/// Every stage source file under `crates/stage-*/src`, relative to the
-/// root, with its text.
+/// Every source file exercises may be carved from, relative to the root,
+/// with its text: the stages' `crates/stage-*/src`, and the Python of
+/// `framework/` (the middleware chapter's).
 pub fn stage_sources(root: &Path) -> Result<Vec<(String, String)>, String> {
     let mut files = Vec::new();
+    let framework = root.join("framework");
+    if framework.is_dir() {
+        let mut python = Vec::new();
+        walk(root, &framework, &mut python)?;
+        files.extend(
+            python
+                .into_iter()
+                .filter(|(f, _)| f.ends_with(".py") && !f.contains("__pycache__")),
+        );
+    }
     let crates = root.join("crates");
     let entries = fs::read_dir(&crates).map_err(|e| format!("{}: {e}", crates.display()))?;
     for entry in entries {

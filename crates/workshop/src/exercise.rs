@@ -276,9 +276,11 @@ pub fn region(text: &str, anchor: &str) -> Result<std::ops::Range<usize>, Exerci
     let lines: Vec<&str> = text.lines().collect();
     let marker = |kind: &str| {
         let wanted = format!("{kind} {anchor}");
+        // `// ` in Rust, `# ` in Python.
         lines.iter().position(|l| {
-            l.trim_start()
-                .strip_prefix("// ")
+            let l = l.trim_start();
+            l.strip_prefix("// ")
+                .or_else(|| l.strip_prefix("# "))
                 .is_some_and(|m| m.trim_end() == wanted)
         })
     };

@@ -1,6 +1,7 @@
 //! Writing `chapters/NN-slug/`: a copy of each stage crate in which every
 //! exercise region holds its starter, with the stage's own tests retargeted
-//! at it.
+//! at it. The middleware chapter's exercises are in Python: its folder is a
+//! copy of `framework/`, checked with `python3 -m unittest`.
 //!
 //! The copied tests are retargeted at the chapter crate (`stage_01::` becomes
 //! `ch01::`), so they run against the learner's code. Its tests and
@@ -19,29 +20,42 @@ use crate::exercise::{
     Exercise, ExerciseError, exercise_files, parse, region_text, replace_region,
 };
 
-/// A chapter of the workshop and the stage crate it is carved from.
+/// What a chapter's code is, which says how it is copied and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A stage crate, copied as a crate and checked with `cargo test`.
+    Rust,
+    /// Python files, copied as they are and checked with `python3 -m
+    /// unittest` in the chapter's folder.
+    Python,
+}
+
+/// A chapter of the workshop and the code it is carved from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chapter {
-    /// 1 to 5.
+    /// The chapter's number in the book; an exercise id starts with it.
     pub number: u8,
     /// `chapters/<slug>/`.
     pub slug: &'static str,
     /// The chapter's title, as in the book.
     pub title: &'static str,
-    /// The reference crate, relative to the repository root.
+    /// The reference code, relative to the repository root.
     pub stage_dir: &'static str,
-    /// The package name of the generated crate.
+    /// The package name of the generated crate (Rust chapters).
     pub package: &'static str,
+    /// Rust or Python.
+    pub language: Language,
 }
 
 /// Every chapter, in order.
-pub const CHAPTERS: [Chapter; 6] = [
+pub const CHAPTERS: [Chapter; 7] = [
     Chapter {
         number: 1,
         slug: "01-http-is-text",
         title: "HTTP is just text",
         stage_dir: "crates/stage-01-raw-client",
         package: "ch01",
+        language: Language::Rust,
     },
     Chapter {
         number: 2,
@@ -49,6 +63,7 @@ pub const CHAPTERS: [Chapter; 6] = [
         title: "Parsing requests",
         stage_dir: "crates/stage-02-request-parser",
         package: "ch02",
+        language: Language::Rust,
     },
     Chapter {
         number: 3,
@@ -56,6 +71,7 @@ pub const CHAPTERS: [Chapter; 6] = [
         title: "Building responses",
         stage_dir: "crates/stage-03-response-builder",
         package: "ch03",
+        language: Language::Rust,
     },
     Chapter {
         number: 4,
@@ -63,6 +79,7 @@ pub const CHAPTERS: [Chapter; 6] = [
         title: "A WSGI server",
         stage_dir: "crates/stage-04-wsgi-server",
         package: "ch04",
+        language: Language::Rust,
     },
     Chapter {
         number: 5,
@@ -70,6 +87,7 @@ pub const CHAPTERS: [Chapter; 6] = [
         title: "Keep-alive",
         stage_dir: "crates/stage-05-keep-alive",
         package: "ch05",
+        language: Language::Rust,
     },
     Chapter {
         number: 6,
@@ -77,6 +95,15 @@ pub const CHAPTERS: [Chapter; 6] = [
         title: "Many connections, then many processes",
         stage_dir: "crates/stage-06-event-loop",
         package: "ch06",
+        language: Language::Rust,
+    },
+    Chapter {
+        number: 7,
+        slug: "07-middleware",
+        title: "Middleware and a small framework",
+        stage_dir: "framework",
+        package: "",
+        language: Language::Python,
     },
 ];
 
@@ -157,6 +184,17 @@ pub fn chapter_files(
         let target = chapter.dir().join(&file);
         let bytes = fs::read(stage.join(&file))
             .map_err(|e| ExerciseError(format!("{source_path}: {e}")))?;
+        if file.ends_with(".py") {
+            let mut text = String::from_utf8(bytes)
+                .map_err(|e| ExerciseError(format!("{source_path}: {e}")))?;
+            for exercise in exercises.iter().filter(|e| e.file == source_path) {
+                if starter(exercise) {
+                    text = replace_region(&text, &exercise.anchor(), &exercise.starter)?;
+                }
+            }
+            files.insert(target, python_copy(&source_path, &text).into_bytes());
+            continue;
+        }
         if !file.ends_with(".rs") {
             files.insert(target, bytes); // snapshots and included data, as they are
             continue;
@@ -182,11 +220,13 @@ pub fn chapter_files(
                 .into_bytes(),
         );
     }
-    let manifest = read(&stage.join("Cargo.toml"))?;
-    files.insert(
-        chapter.dir().join("Cargo.toml"),
-        chapter_manifest(chapter, &manifest).into_bytes(),
-    );
+    if chapter.language == Language::Rust {
+        let manifest = read(&stage.join("Cargo.toml"))?;
+        files.insert(
+            chapter.dir().join("Cargo.toml"),
+            chapter_manifest(chapter, &manifest).into_bytes(),
+        );
+    }
     files.insert(
         chapter.dir().join("EXERCISES.md"),
         exercise_table(chapter, &exercises).into_bytes(),
@@ -211,6 +251,17 @@ fn exercise_table(chapter: Chapter, exercises: &[Exercise]) -> String {
         ));
     }
     table
+}
+
+/// A learner's copy of a Python file: a comment that says where it comes
+/// from, above the code (a comment before a module's docstring leaves it
+/// the docstring).
+fn python_copy(source_path: &str, text: &str) -> String {
+    format!(
+        "# Generated by `cargo run -p workshop -- generate` from {source_path}.\n\
+         # Solve the exercises here. To change one, edit its reference in that file, or its text\n\
+         # and starter in crates/workshop/exercises/.\n{text}"
+    )
 }
 
 /// The header and gates of a learner's copy of one source file.
@@ -303,6 +354,12 @@ pub fn source_files(root: &Path, chapter: Chapter) -> Result<Vec<String>, Exerci
     let mut files = Vec::new();
     walk(&stage, &stage, &mut files)
         .map_err(|e| ExerciseError(format!("{}: {e}", chapter.stage_dir)))?;
+    if chapter.language == Language::Python {
+        // The package, the app and the tests; not the caches Python writes.
+        files.retain(|f| f.ends_with(".py") && !f.contains("__pycache__"));
+        files.sort();
+        return Ok(files);
+    }
     files.retain(|f| {
         // Sources, and what they include (the demo app's Python).
         let library = f.starts_with("src/") && f != "src/main.rs";
@@ -370,6 +427,9 @@ pub fn reference_region(root: &Path, exercise: &Exercise) -> Result<String, Exer
 pub fn formatted_starter(root: &Path, exercise: &Exercise) -> Result<String, ExerciseError> {
     let source = read(&root.join(&exercise.file))?;
     let with_starter = replace_region(&source, &exercise.anchor(), &exercise.starter)?;
+    if !exercise.file.ends_with(".rs") {
+        return region_text(&with_starter, &exercise.anchor()); // copied as it is
+    }
     let formatted =
         rustfmt(&with_starter).map_err(|e| ExerciseError(format!("{}: {e}", exercise.file)))?;
     region_text(&formatted, &exercise.anchor())

@@ -1,10 +1,11 @@
-//! Running an exercise's tests through cargo, and reading the result.
+//! Running an exercise's tests, through cargo (or Python's unittest, for
+//! the middleware chapter), and reading the result.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::exercise::Exercise;
-use crate::generate::Chapter;
+use crate::generate::{Chapter, Language};
 
 /// What one `cargo test` run of an exercise found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub fn run_tests(root: &Path, exercise: &Exercise, snapshots: Snapshots) -> Test
             output: format!("no chapter for {}", exercise.id),
         };
     };
+    if chapter.language == Language::Python {
+        return run_unittest(root, chapter, &exercise.tests);
+    }
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
@@ -75,6 +79,93 @@ pub fn run_tests(root: &Path, exercise: &Exercise, snapshots: Snapshots) -> Test
             output: format!("cannot run cargo: {e}"),
         },
     }
+}
+
+/// `python3 -m unittest FILTERS` in the chapter's folder; a filter is a
+/// test's dotted name (`tests.test_app.RoutingTest`, or one method of it).
+fn run_unittest(root: &Path, chapter: Chapter, filters: &[String]) -> TestRun {
+    let output = Command::new("python3")
+        .current_dir(root.join(chapter.dir()))
+        .args(["-m", "unittest"])
+        .args(filters)
+        // No __pycache__ beside the learner's files.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output();
+    match output {
+        Ok(output) => summarize_unittest(&format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )),
+        Err(e) => TestRun {
+            compiled: false,
+            passed: 0,
+            failed: 0,
+            output: format!("cannot run python3: {e}"),
+        },
+    }
+}
+
+/// Reads unittest's summary: `Ran 3 tests`, then `OK` or `FAILED
+/// (failures=1, errors=1)`. A test module that cannot even be imported
+/// (a syntax error in the learner's file) is an error of its own, as it
+/// would be for Python; it counts as not compiled.
+pub fn summarize_unittest(output: &str) -> TestRun {
+    let ran = output
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0usize);
+    let count = |word: &str| -> usize {
+        output
+            .lines()
+            .filter(|l| l.starts_with("FAILED ("))
+            .flat_map(|l| {
+                l.trim_start_matches("FAILED (")
+                    .trim_end_matches(')')
+                    .split(", ")
+            })
+            .filter_map(|part| {
+                part.strip_prefix(word)?
+                    .strip_prefix('=')?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .sum()
+    };
+    let failed = count("failures") + count("errors");
+    let compiled =
+        !output.contains("SyntaxError") && !output.contains("Failed to import test module");
+    TestRun {
+        compiled,
+        passed: ran.saturating_sub(failed),
+        failed,
+        output: output.to_string(),
+    }
+}
+
+/// unittest's report of each failed test: from its `FAIL:` or `ERROR:`
+/// banner to the end of its traceback.
+pub fn unittest_failures(output: &str) -> String {
+    let mut shown = String::new();
+    let mut inside = false;
+    for line in output.lines() {
+        if line.starts_with("FAIL: ") || line.starts_with("ERROR: ") {
+            inside = true;
+        } else if line.starts_with("Ran ") {
+            inside = false;
+        }
+        if inside && !line.chars().all(|c| c == '-' || c == '=') {
+            shown.push_str(line);
+            shown.push('\n');
+        }
+    }
+    shown
 }
 
 /// `cargo test`'s arguments for the tests named by `filters` in `package`.
@@ -153,6 +244,27 @@ pub fn failures(output: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_unittests_summary_and_failures() {
+        let output = "..F\n======================================================================\n\
+                      FAIL: test_a (tests.test_x.T.test_a)\n\
+                      ----------------------------------------------------------------------\n\
+                      Traceback (most recent call last):\n  File \"tests/test_x.py\", line 9\n\
+                      AssertionError: 404 != 405\n\n\
+                      ----------------------------------------------------------------------\n\
+                      Ran 4 tests in 0.001s\n\nFAILED (failures=1, errors=1)\n";
+        let run = summarize_unittest(output);
+        assert_eq!((run.compiled, run.passed, run.failed), (true, 2, 2));
+        let shown = unittest_failures(output);
+        assert!(shown.starts_with("FAIL: test_a"), "{shown}");
+        assert!(shown.contains("AssertionError: 404 != 405"), "{shown}");
+        assert!(!shown.contains("Ran 4"), "{shown}");
+        let passing = summarize_unittest("..\n----\nRan 2 tests in 0.0s\n\nOK\n");
+        assert!(passing.succeeded());
+        let broken = "ERROR: test_x (unittest.loader._FailedTest.test_x)\nImportError: Failed to import test module: test_x\n  SyntaxError: invalid syntax\nRan 1 test in 0.0s\n\nFAILED (errors=1)\n";
+        assert!(!summarize_unittest(broken).compiled);
+    }
 
     #[test]
     fn adds_up_every_binary() {
