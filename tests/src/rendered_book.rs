@@ -156,12 +156,19 @@ pub fn answers_in_view(name: &str, html: &str, answers: &[Answer]) -> Vec<Proble
 
 /// The page without its `<details>` blocks, which a reader opens on purpose.
 fn without_details(html: &str) -> String {
+    without_elements(html, "details")
+}
+
+/// `html` without every `<tag ...>...</tag>` element (not nested in one
+/// of its kind), tags included.
+fn without_elements(html: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
     let mut text = String::new();
     let mut rest = html;
-    while let Some(start) = rest.find("<details") {
+    while let Some(start) = rest.find(&open) {
         text.push_str(&rest[..start]);
-        match rest[start..].find("</details>") {
-            Some(end) => rest = &rest[start + end + "</details>".len()..],
+        match rest[start..].find(&close) {
+            Some(end) => rest = &rest[start + end + close.len()..],
             None => return text,
         }
     }
@@ -243,17 +250,7 @@ fn empty_code_blocks(html: &str) -> usize {
 /// The page without its code blocks and inline code, where fences and
 /// directives may be shown on purpose.
 fn without_code(html: &str) -> String {
-    let mut text = String::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<code") {
-        text.push_str(&rest[..start]);
-        match rest[start..].find("</code>") {
-            Some(end) => rest = &rest[start + end + "</code>".len()..],
-            None => return text,
-        }
-    }
-    text.push_str(rest);
-    strip_tags(&text)
+    strip_tags(&without_elements(html, "code"))
 }
 
 fn strip_tags(html: &str) -> String {
