@@ -4,7 +4,8 @@
 //! activated virtualenv puts its own site-packages there. An interpreter
 //! embedded in a Rust binary gets neither, so the server does both itself,
 //! the way gunicorn does: the current directory first, then any
-//! `--pythonpath` directories, then the virtualenv named by `VIRTUAL_ENV`.
+//! `--pythonpath` directories, then the virtualenv named by `VIRTUAL_ENV`,
+//! or else the one the server is installed in.
 
 use std::path::{Path, PathBuf};
 
@@ -26,17 +27,35 @@ pub fn prepare(py: Python<'_>, extra: &[PathBuf]) -> PyResult<()> {
     for (index, dir) in front.iter().enumerate() {
         path.call_method1("insert", (index, dir.to_string_lossy().as_ref()))?;
     }
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+    if let Some(venv) = virtualenv() {
         // site.addsitedir also reads the .pth files that editable installs
         // and some packages rely on.
         let site = py.import("site")?;
-        for dir in venv_site_packages(py, Path::new(&venv))? {
+        for dir in venv_site_packages(py, &venv)? {
             site.call_method1("addsitedir", (dir.to_string_lossy().as_ref(),))?;
         }
     }
     Ok(())
 }
 // ANCHOR_END: prepare
+
+/// The active virtualenv (`VIRTUAL_ENV`), or else the one this program
+/// was installed in: `pip install` puts it in `VENV/bin/`, so that
+/// `VENV/bin/stage-06` serves with that environment's packages without
+/// activating it, as `VENV/bin/gunicorn` does.
+fn virtualenv() -> Option<PathBuf> {
+    match std::env::var_os("VIRTUAL_ENV") {
+        Some(venv) => Some(venv.into()),
+        None => installed_in(&std::env::current_exe().ok()?),
+    }
+}
+
+/// The virtualenv around `program`, if it is in one's `bin/`: a
+/// virtualenv is the folder with a `pyvenv.cfg` (PEP 405).
+fn installed_in(program: &Path) -> Option<PathBuf> {
+    let venv = program.parent()?.parent()?;
+    venv.join("pyvenv.cfg").is_file().then(|| venv.to_path_buf())
+}
 
 /// `VENV/lib/pythonX.Y/site-packages` for this interpreter's X.Y (and the
 /// Windows layout, `VENV/Lib/site-packages`), where they exist.
@@ -63,4 +82,21 @@ pub fn traceback_text(py: Python<'_>, error: &PyErr) -> String {
             .extract::<String>()
     });
     formatted.unwrap_or_else(|_| format!("{error}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_in_a_virtualenvs_bin_belongs_to_it() {
+        let venv = std::env::temp_dir().join(format!("venv-{}", std::process::id()));
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        let program = venv.join("bin").join("stage-06");
+        assert_eq!(installed_in(&program), None, "no pyvenv.cfg yet");
+        std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        assert_eq!(installed_in(&program), Some(venv.clone()));
+        assert_eq!(installed_in(Path::new("/usr/bin/python3")), None);
+        std::fs::remove_dir_all(venv).unwrap();
+    }
 }
