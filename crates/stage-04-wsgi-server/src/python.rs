@@ -54,7 +54,9 @@ fn virtualenv() -> Option<PathBuf> {
 /// virtualenv is the folder with a `pyvenv.cfg` (PEP 405).
 fn installed_in(program: &Path) -> Option<PathBuf> {
     let venv = program.parent()?.parent()?;
-    venv.join("pyvenv.cfg").is_file().then(|| venv.to_path_buf())
+    venv.join("pyvenv.cfg")
+        .is_file()
+        .then(|| venv.to_path_buf())
 }
 
 /// `VENV/lib/pythonX.Y/site-packages` for this interpreter's X.Y (and the
