@@ -38,20 +38,34 @@ pub const MAX_LINES: usize = 40;
 /// The directive, as it starts a line of Markdown.
 const DIRECTIVE: &str = "{{#listing ";
 
+/// A page of the book, as mdBook knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    /// Its path relative to the book's `src`; a `chNN-...` page is stage
+    /// NN's chapter, and its listings' paths are relative to it.
+    pub path: &'a str,
+    /// Its number in the book's table of contents, which its listings'
+    /// numbers start with ("Listing 7-2"); without one, the chapter of a
+    /// `chNN` name, or else the name's first letter.
+    pub number: Option<u32>,
+}
+
 /// Rewrites every `{{#listing PATH:ANCHOR}}` line of a page.
 ///
-/// `page` is the page's path relative to the book's `src` (it names the
-/// chapter, and `PATH` is relative to it); `root` is the repository root,
-/// and `book_src` the book's `src` folder. Listings are numbered in page
-/// order. An error names the page, the line and what is wrong.
+/// `root` is the repository root, and `book_src` the book's `src` folder.
+/// Listings are numbered in page order. An error names the page, the line
+/// and what is wrong.
 pub fn render_page(
     root: &Path,
     book_src: &Path,
-    page: &str,
+    page: Page<'_>,
     content: &str,
     exercises: &[Exercise],
 ) -> Result<String, String> {
-    let prefix = listing_prefix(page);
+    let prefix = page
+        .number
+        .map_or_else(|| listing_prefix(page.path), |n| n.to_string());
+    let page = page.path;
     // Every listing's label first, so that a listing can point at a later
     // one that shows what it skips.
     let labels: Vec<(String, String)> = content
@@ -101,7 +115,7 @@ impl<'a> Directive<'a> {
     }
 }
 
-/// "4" for `ch04-wsgi-server.md`; an appendix takes its name's first
+/// "4" for `ch04-wsgi-server.md`; another page takes its name's first
 /// letter, so `performance.md` numbers "Listing P-1".
 fn listing_prefix(page: &str) -> String {
     let stem = Path::new(page)
@@ -374,7 +388,16 @@ fn outline() {
 
     fn render(name: &str, page: &str, markdown: &str) -> Result<String, String> {
         let (root, book_src) = scratch(name, SOURCE);
-        let result = render_page(&root, &book_src, page, markdown, &[]);
+        let result = render_page(
+            &root,
+            &book_src,
+            Page {
+                path: page,
+                number: None,
+            },
+            markdown,
+            &[],
+        );
         let _ = fs::remove_dir_all(root);
         result
     }
@@ -416,7 +439,16 @@ fn outline() {
         let python = "# ANCHOR: outer\ndef outer():\n    # ANCHOR: inner\n    inner()\n    # ANCHOR_END: inner\n# ANCHOR_END: outer\n";
         fs::write(root.join("crates/stage-03-x/src/b.py"), python).unwrap();
         let page = "{{#listing ../../crates/stage-03-x/src/b.py:outer skip=inner}}\n";
-        let out = render_page(&root, &book_src, "ch03-x.md", page, &[]);
+        let out = render_page(
+            &root,
+            &book_src,
+            Page {
+                path: "ch03-x.md",
+                number: None,
+            },
+            page,
+            &[],
+        );
         let _ = fs::remove_dir_all(root);
         let out = out.unwrap();
         assert!(
@@ -452,7 +484,17 @@ fn outline() {
         let source = format!("// ANCHOR: long\nfn long() {{\n{body}}}\n// ANCHOR_END: long\n");
         let (root, book_src) = scratch("long", &source);
         let page = "{{#listing ../../crates/stage-03-x/src/a.rs:long}}\n";
-        let error = render_page(&root, &book_src, "ch03-x.md", page, &[]).unwrap_err();
+        let error = render_page(
+            &root,
+            &book_src,
+            Page {
+                path: "ch03-x.md",
+                number: None,
+            },
+            page,
+            &[],
+        )
+        .unwrap_err();
         let _ = fs::remove_dir_all(root);
         assert!(error.contains("at most 40"), "{error}");
     }

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use workshop::generate::all_exercises;
-use workshop::listings::render_page;
+use workshop::listings::{Page, render_page};
 
 #[test]
 fn every_page_of_the_book_renders_its_listings() {
@@ -23,7 +23,11 @@ fn every_page_of_the_book_renders_its_listings() {
         }
         let page = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = fs::read_to_string(&path).unwrap();
-        match render_page(&root, &book_src, &page, &text, &exercises) {
+        let page = Page {
+            path: &page,
+            number: None,
+        };
+        match render_page(&root, &book_src, page, &text, &exercises) {
             Ok(out) => listings += out.matches("class=\"listing-caption\"").count(),
             Err(e) => problems.push(e),
         }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use workshop::generate::all_exercises;
-use workshop::listings::render_page;
+use workshop::listings::{Page, render_page};
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("supports") {
@@ -53,7 +53,7 @@ fn run() -> Result<(), String> {
 /// book's tree (parts, sub-chapters), and stores what it returns.
 fn rewrite_chapters(
     value: &mut Value,
-    render: &mut dyn FnMut(&str, &str) -> Result<String, String>,
+    render: &mut dyn FnMut(Page<'_>, &str) -> Result<String, String>,
 ) -> Result<(), String> {
     match value {
         Value::Object(map) => {
@@ -63,8 +63,21 @@ fn rewrite_chapters(
                     .or_else(|| chapter.get("path"))
                     .and_then(Value::as_str)
                     .map(|p| Path::new(p).to_string_lossy().into_owned());
-                if let (Some(page), Some(Value::String(content))) = (page, chapter.get("content")) {
-                    let rendered = render(&page, content)?;
+                // Its number in the table of contents: `[7]` for chapter 7.
+                let number = chapter
+                    .get("number")
+                    .and_then(Value::as_array)
+                    .and_then(|parts| parts.first())
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok());
+                if let (Some(path), Some(Value::String(content))) = (page, chapter.get("content")) {
+                    let rendered = render(
+                        Page {
+                            path: &path,
+                            number,
+                        },
+                        content,
+                    )?;
                     chapter.insert("content".into(), Value::String(rendered));
                 }
             }
