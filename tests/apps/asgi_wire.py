@@ -43,7 +43,7 @@ async def app(scope, receive, send):
         for line in (b"first line\n", b"second line\n"):
             await send({"type": "http.response.body", "body": line, "more_body": True})
         return await send({"type": "http.response.body", "body": b""})
-    if path == "/scope":
+    if path.startswith("/scope"):
         shown = {k: v for k, v in scope.items() if k != "state"}
         shown["headers"] = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]]
         for key in ("raw_path", "query_string"):

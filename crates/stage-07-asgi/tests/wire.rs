@@ -75,3 +75,37 @@ fn an_exception_before_the_start_is_a_500_and_the_server_goes_on() {
     let after = conversation(server.addr, &[b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"]);
     assert!(after.contains("Hello, ASGI!"), "{after}");
 }
+
+#[test]
+fn the_scope_has_bytes_where_http_has_bytes() {
+    let server = serve(APP, &["--no-access-log"]);
+    let request = b"GET /scope/caf%C3%A9/a%20b?q=%C3%A9&x=1 HTTP/1.1\r\nHost: t\r\nX-Dup: one\r\nx-dup: two\r\nX-Latin: caf\xe9\r\n\r\n";
+    let mut stream = testkit::connect(server.addr);
+    std::io::Write::write_all(&mut stream, request).unwrap();
+    let response = testkit::read_response(&mut stream, false);
+    let text = String::from_utf8_lossy(&response);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    insta::assert_snapshot!("scope", body);
+}
+
+#[test]
+fn the_limit_flags_are_applied() {
+    let mut args = testkit::SMALL_LIMITS.to_vec();
+    args.push("--no-access-log");
+    let server = serve(APP, &args);
+    testkit::check_limit_flags(server.addr);
+}
+
+#[test]
+fn a_websocket_upgrade_is_refused_clearly() {
+    let server = serve(APP, &["--no-access-log"]);
+    let response = testkit::exchange(
+        server.addr,
+        b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert_eq!(testkit::status_of(&response), Some(501));
+    assert!(String::from_utf8_lossy(&response).contains("WebSocket is not supported"));
+}
