@@ -39,9 +39,11 @@ impl Server {
             }
             Outgoing::Body { body, more } => (body, more),
         };
-        if !exchange.response.head_sent() && !drain_body(conn) {
-            // The body the app left unread cannot be skipped now: this
-            // response is the connection's last.
+        let stopping = self.ctx.stopping.load(std::sync::atomic::Ordering::SeqCst);
+        if !exchange.response.head_sent() && (stopping || !drain_body(conn)) {
+            // A stopping server answers no more requests here; and a body
+            // the app left unread cannot be skipped now. Either way this
+            // response is the connection's last, and its head says so.
             if let Some(exchange) = conn.exchange.as_mut() {
                 exchange.response.close_after();
             }
