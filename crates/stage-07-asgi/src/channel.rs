@@ -118,6 +118,11 @@ impl Server {
             return ready(py, messages::disconnect(py)?);
         };
         if let Some(message) = self.ctx.next_message(py, conn)? {
+            // A refused body ends the connection once its answer is out.
+            conn.flush(self.ctx.now);
+            if self.settled(token) {
+                self.remove(py, token);
+            }
             return ready(py, message);
         }
         // Nothing to give yet: the app waits on a future, resolved by

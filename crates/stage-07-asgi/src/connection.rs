@@ -189,9 +189,20 @@ impl Conn {
                 Err(_) => self.broken = true,
             }
         }
-        // A client that stops reading has the I/O timeout to start again.
-        if moved && !self.output.is_empty() {
-            self.deadline = now + self.timeouts.io;
+        if !moved {
+            return;
+        }
+        match (self.output.is_empty(), &self.exchange, self.ending) {
+            // A client that stops reading has the I/O timeout to start again.
+            (false, _, _) => self.deadline = now + self.timeouts.io,
+            // All sent while the app runs: the app's time is its own.
+            (true, Some(_), None) => self.app_running(now),
+            // All sent after the last response: the keep-alive time runs.
+            (true, None, None) if !self.head_started => {
+                self.deadline = now + self.timeouts.keep_alive;
+            }
+            (true, None, None) => {}
+            (true, _, Some(_)) => {}
         }
     }
 

@@ -346,7 +346,9 @@ impl Server {
             if let Some(conn) = self.conns.get_mut(&token) {
                 if self.ctx.expire(conn) {
                     conn.flush(self.ctx.now);
-                    continue;
+                    if !self.settled(token) {
+                        continue;
+                    }
                 }
             }
             self.remove(py, token);

@@ -127,3 +127,36 @@ fn each_request_runs_as_a_task_with_its_own_context() {
         visible(&response)
     );
 }
+
+#[test]
+fn idle_and_stalled_connections_time_out() {
+    let server = serve(
+        APP,
+        &[
+            "--no-access-log",
+            "--keep-alive",
+            "1",
+            "--header-timeout",
+            "1",
+        ],
+    );
+    let mut idle = connect(server.addr);
+    idle.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    read_response(&mut idle, false);
+    let mut slow = connect(server.addr);
+    slow.write_all(b"GET /hello HTTP/1.1\r\nHost").unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    assert!(
+        matches!(idle.read_to_end(&mut rest), Ok(0)),
+        "closed quietly"
+    );
+    let answer = testkit::read_to_close(&mut slow);
+    assert_eq!(testkit::status_of(&answer), Some(408));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+}

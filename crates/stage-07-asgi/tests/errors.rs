@@ -86,3 +86,19 @@ fn a_message_after_the_response_is_refused_to_the_app() {
     );
     still_serves(&server);
 }
+
+#[test]
+fn a_malformed_body_read_by_the_app_is_answered_400() {
+    let server = serve(APP, &["--no-access-log"]);
+    let response = exchange(
+        server.addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
+    );
+    assert_eq!(
+        status_of(&response),
+        Some(400),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+    still_serves(&server);
+}
