@@ -60,7 +60,7 @@ impl Channel {
     /// `await send(message)`.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match self.state.load(Ordering::Relaxed) {
-            COMPLETE => return Err(PyRuntimeError::new_err(Misuse::AfterComplete.to_string())),
+            COMPLETE => return Err(crate::send::misuse(Misuse::AfterComplete)),
             GONE => return Ok(Py::new(py, Ready::none())?.into_any()),
             _ => {}
         }

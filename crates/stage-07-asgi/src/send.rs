@@ -91,8 +91,10 @@ impl Server {
     // ANCHOR_END: send
 }
 
-/// The app's misuse of `send`, raised from it.
-fn misuse(error: crate::response::Misuse) -> PyErr {
+/// The app's misuse of `send`: logged here, since an app may catch what
+/// its `send` raises, and raised from it.
+pub(crate) fn misuse(error: crate::response::Misuse) -> PyErr {
+    eprintln!("stage-07: the application misused send: {error}");
     PyRuntimeError::new_err(format!("ASGI: {error}"))
 }
 

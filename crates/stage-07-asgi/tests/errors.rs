@@ -84,6 +84,8 @@ fn a_message_after_the_response_is_refused_to_the_app() {
         stdout.contains("after the response was complete"),
         "{stdout}"
     );
+    // Logged by the server too, though the app caught it.
+    server.wait_for_stderr("misused send: a message sent after the response was complete");
     still_serves(&server);
 }
 
