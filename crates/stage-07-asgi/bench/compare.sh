@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Compares stage-07 with uvicorn (httptools, uvloop) on loopback, in the
-# same run, one process each, keep-alive: wrk's requests per second and
-# p99 latency, and the server's CPU time per request (utime + stime over
-# the run, divided by the requests served).
+# Compares stage-07 with uvicorn (httptools, uvloop) and Granian (ASGI) on
+# loopback, in the same run, one worker each, keep-alive: wrk's requests
+# per second and p99 latency, and the server's CPU time per request
+# (utime + stime of the process and its children over the run, divided by
+# the requests served). Granian is skipped when it is not installed.
 #
 #   cargo build --release -p stage-07
-#   python3 -m pip install uvicorn httptools uvloop starlette
+#   python3 -m pip install uvicorn httptools uvloop starlette granian
 #   crates/stage-07-asgi/bench/compare.sh [seconds] [connections]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +17,14 @@ connections=${2:-32}
 tick=$(getconf CLK_TCK)
 cd "$here"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The process's CPU ticks and its children's (a worker under a master).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
 
 measure() { # name port pid
   local name=$1 port=$2 pid=$3
@@ -52,4 +60,9 @@ for app in hello starlette; do
   serve_and_measure "uvicorn $app (httptools)" 8873 \
     python3 -m uvicorn --host 127.0.0.1 --port 8873 --no-access-log --lifespan off \
     --http httptools --loop uvloop "apps:$app"
+  if python3 -c "import granian" 2> /dev/null; then
+    serve_and_measure "granian $app (asgi)" 8874 \
+      python3 -m granian --host 127.0.0.1 --port 8874 --interface asgi --workers 1 \
+      --http 1 --no-ws --no-access-log --log-level warning "apps:$app"
+  fi
 done
