@@ -6,7 +6,7 @@
 //! response piece the socket took), the call returns a [`Ready`], and
 //! `await` goes on without a trip through the loop; only a real wait
 //! (more body, a client that is not reading, the end of the response)
-//! makes a future, resolved later from [`Server::on_ready`].
+//! makes a future, resolved later from the server's `on_ready`.
 //!
 //! This module is the receiving side; `send` is in [`crate::send`].
 

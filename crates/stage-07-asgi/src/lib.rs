@@ -34,7 +34,8 @@
 //! (a reverse proxy's job, as in chapter 6), the `http.response.trailers`
 //! and `http.response.pathsend` extensions, ASGI 2 (double-callable) apps,
 //! and `send` raising after a disconnect (spec 2.4; this server ignores
-//! such a `send`, as 2.3 allows).
+//! such a `send`, as 2.3 allows). Chapter 7 of the book walks through this
+//! crate.
 
 pub mod channel;
 pub mod connection;

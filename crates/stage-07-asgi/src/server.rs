@@ -7,7 +7,7 @@
 //! asyncio is the host, and the server's mio poll is a single file
 //! descriptor (epoll's own) registered once with `loop.add_reader`. When
 //! any socket of the server is ready, that descriptor turns readable, and
-//! asyncio calls [`Server::on_ready`], which does what stage-06's loop
+//! asyncio calls the server's `on_ready`, which does what stage-06's loop
 //! body did: poll without waiting, accept, read, parse, write.
 //!
 //! Each request's app runs as a real `asyncio.Task`, made with
