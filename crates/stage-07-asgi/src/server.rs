@@ -97,7 +97,9 @@ pub(crate) struct Ctx {
     pub state: Option<Py<PyDict>>,
     /// Requests started so far: each exchange's serial.
     pub serial: u64,
-    /// When `on_ready` was last called: the time deadlines count from.
+    /// When `on_ready` or `tick` last read the clock: the time deadlines
+    /// count from, also in `send` and `receive`, at most a tick late.
+    /// Deadlines are seconds long, and the clock costs a call each time.
     pub now: Instant,
     /// The read buffer, reused.
     pub scratch: Vec<u8>,
@@ -105,6 +107,7 @@ pub(crate) struct Ctx {
     pub out: Vec<u8>,
     /// `send`'s usual answer, made once: a [`Ready`] can be awaited again.
     pub ready_none: Py<Ready>,
+    /// Set by SIGTERM or SIGINT: finish what is in flight, take no more.
     pub stopping: Arc<AtomicBool>,
     /// Connections with input to serve again, and whether a call of
     /// `on_ready` is already scheduled for them.
