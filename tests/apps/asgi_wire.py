@@ -101,6 +101,12 @@ async def app(scope, receive, send):
         message = await waiter
         print(f"after-body then {message['type']}", flush=True)
         return
+    if path == "/overrun":
+        # More body than its own Content-Length: refused, never sent.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"3")]})
+        await send({"type": "http.response.body", "body": b"ab", "more_body": True})
+        return await send({"type": "http.response.body", "body": b"cd"})
     if path == "/no-content":
         await send({"type": "http.response.start", "status": 204, "headers": []})
         return await send({"type": "http.response.body", "body": b""})

@@ -31,9 +31,11 @@ pub enum Misuse {
     /// A status or header the writer refuses (injection, bad name, a
     /// `Content-Length` that contradicts the body).
     Invalid(InvalidResponse),
-    /// More body than the app's own `Content-Length` said.
+    /// More body than the app's own `Content-Length` said: this many
+    /// bytes were left.
     Overrun(u64),
-    /// The last body came before the app's own `Content-Length` was met.
+    /// The last body came this many bytes before the app's own
+    /// `Content-Length` was met.
     Underrun(u64),
 }
 
@@ -46,10 +48,13 @@ impl fmt::Display for Misuse {
             }
             Misuse::AfterComplete => f.write_str("a message sent after the response was complete"),
             Misuse::Invalid(error) => write!(f, "invalid response: {error}"),
-            Misuse::Overrun(n) => write!(f, "more body than the Content-Length of {n} bytes"),
+            Misuse::Overrun(n) => write!(
+                f,
+                "more body than the Content-Length announced ({n} bytes were left)"
+            ),
             Misuse::Underrun(n) => write!(
                 f,
-                "the response ended before its Content-Length of {n} bytes"
+                "the response ended {n} bytes short of its Content-Length"
             ),
         }
     }

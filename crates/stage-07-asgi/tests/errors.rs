@@ -20,13 +20,12 @@ fn still_serves(server: &ServerProcess) {
     assert_eq!(status_of(&response), Some(200));
 }
 
-#[test]
-fn an_exception_after_the_start_aborts_the_connection() {
-    let server = serve(APP, &["--no-access-log"]);
+/// Sends `path` and reads until the connection ends: what came, and
+/// whether it ended with a reset or an orderly EOF.
+fn read_until_end(server: &ServerProcess, path: &str) -> (String, &'static str) {
     let mut stream = connect(server.addr);
-    stream
-        .write_all(b"GET /raise-after-start HTTP/1.1\r\nHost: t\r\n\r\n")
-        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut got = Vec::new();
     let mut chunk = [0u8; 4096];
     let ended = loop {
@@ -36,7 +35,13 @@ fn an_exception_after_the_start_aborts_the_connection() {
             Err(_) => break "reset",
         }
     };
-    let text = String::from_utf8_lossy(&got);
+    (String::from_utf8_lossy(&got).into_owned(), ended)
+}
+
+#[test]
+fn an_exception_after_the_start_aborts_the_connection() {
+    let server = serve(APP, &["--no-access-log"]);
+    let (text, ended) = read_until_end(&server, "/raise-after-start");
     // The head and the piece sent went out chunked; the last chunk never
     // did, so no client can take the cut body for a whole one.
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
@@ -47,6 +52,20 @@ fn an_exception_after_the_start_aborts_the_connection() {
         "an aborted response ends with a reset: {text}"
     );
     server.wait_for_stderr("RuntimeError: the app failed in the middle of its body");
+    still_serves(&server);
+}
+
+#[test]
+fn a_body_longer_than_its_content_length_is_cut_with_a_reset() {
+    let server = serve(APP, &["--no-access-log"]);
+    let (text, ended) = read_until_end(&server, "/overrun");
+    assert!(text.contains("content-length: 3\r\n"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\nab"),
+        "the extra bytes never go out: {text}"
+    );
+    assert_eq!(ended, "reset", "{text}");
+    server.wait_for_stderr("more body than the Content-Length announced (1 bytes were left)");
     still_serves(&server);
 }
 
