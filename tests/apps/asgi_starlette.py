@@ -1,5 +1,5 @@
 """A Starlette app for stage-07's tests: JSON both ways with non-ASCII
-text, a streamed response, a lifespan that sets state, a background task."""
+text, a streamed response, a lifespan that sets state, a background task, a disconnect noticed."""
 
 import asyncio
 import contextlib
@@ -39,6 +39,16 @@ async def later(request: Request):
     return PlainTextResponse("sent first", background=BackgroundTask(note))
 
 
+async def watch(request: Request):
+    # Polls for the client's disconnect, as a long-running view would.
+    for _ in range(200):
+        if await request.is_disconnected():
+            DONE.append("disconnect seen")
+            break
+        await asyncio.sleep(0.05)
+    return PlainTextResponse("too late")
+
+
 async def background_done(request: Request):
     return PlainTextResponse(", ".join(DONE) or "nothing yet")
 
@@ -49,6 +59,7 @@ app = Starlette(
         Route("/stream", stream),
         Route("/later", later),
         Route("/background-done", background_done),
+        Route("/watch", watch),
     ],
     lifespan=lifespan,
 )

@@ -54,3 +54,31 @@ fn starlette_round_trips_json_streams_and_runs_background_tasks() {
         visible(&response)
     );
 }
+
+#[test]
+fn starlette_notices_a_client_that_went_away() {
+    let server = serve("asgi_starlette:app", &["--no-access-log"]);
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET /watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    drop(stream);
+    let started = std::time::Instant::now();
+    loop {
+        let mut stream = connect(server.addr);
+        stream
+            .write_all(b"GET /background-done HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut stream, false);
+        if response.ends_with(b"disconnect seen") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "request.is_disconnected() never said so: {}",
+            visible(&response)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
