@@ -1,0 +1,193 @@
+//! From bytes to a running app: a request head is parsed (stage-02), the
+//! body framed (stage-05), the scope built, and the app started as an
+//! `asyncio.Task`; and what a connection does when its wait runs out.
+
+use mio::Token;
+use pyo3::intern;
+use pyo3::prelude::*;
+use stage_02::parse::fast;
+use stage_02::{Parsed, Request, Version};
+use stage_04::AfterResponse;
+use stage_04::python::traceback_text;
+use stage_04::server::{access_entry, log_to_stderr, send_refusal};
+use stage_05::decode::{BodyDecoder, Expectation, expectation};
+use stage_05::persist::after_response;
+use stage_06::refusal::Refusal;
+
+use crate::channel::Channel;
+use crate::connection::{Conn, Ending, Exchange};
+use crate::response::{self, Response};
+use crate::scope::http_scope;
+use crate::server::Ctx;
+
+impl Ctx {
+    // ANCHOR: advance
+    /// Moves a connection's request on as far as its bytes allow: a new
+    /// head starts the app; input for a running app goes to a `receive`
+    /// that waits for it. Returns false when the connection is done with.
+    pub(crate) fn advance(&mut self, py: Python<'_>, token: Token, conn: &mut Conn) -> bool {
+        if conn.ending.is_some() {
+            conn.input.clear(); // nothing more is read as a request
+            return !conn.broken;
+        }
+        if conn.exchange.is_some() {
+            self.feed(py, conn);
+            return true;
+        }
+        if conn.input.is_empty() {
+            return !conn.disconnected();
+        }
+        conn.head_begins(self.now);
+        match fast::parse_request(conn.input.as_slice(), &self.config.limits) {
+            Ok(Parsed::Partial) => !conn.disconnected(),
+            Err(error) => {
+                self.refuse(conn, Refusal::Head(error), None);
+                true
+            }
+            Ok(Parsed::Complete { request, head_len }) => {
+                conn.input.consume(head_len);
+                self.begin(py, token, conn, request);
+                true
+            }
+        }
+    }
+    // ANCHOR_END: advance
+
+    // ANCHOR: begin
+    /// A request head is in: refuse it, or call the app for it.
+    fn begin(&mut self, py: Python<'_>, token: Token, conn: &mut Conn, request: Request) {
+        // Refused before the body: a client waiting to hear whether to
+        // send it is told at once (RFC 9110, section 10.1.1).
+        if expectation(&request) == Expectation::Unsupported {
+            return self.refuse(conn, Refusal::Expectation, Some(request));
+        }
+        if is_websocket_upgrade(&request) {
+            let message = "WebSocket is not supported by this server yet\n";
+            let outcome = send_refusal(&self.writer, &mut conn.output, 501, message);
+            self.log(conn, Some(&request), &outcome);
+            return conn.end(Ending::Graceful, self.now);
+        }
+        let decoder =
+            BodyDecoder::for_request(&request, &self.config.limits, self.config.chunk_limits);
+        let stopping = self.stopping.load(std::sync::atomic::Ordering::SeqCst);
+        let shape = match after_response(&request, stopping) {
+            AfterResponse::Close => response::Request {
+                head: false,
+                http11: request.version == Version::Http11,
+                keep_open: false,
+                announce: false,
+            },
+            AfterResponse::KeepOpen { http11, announce } => response::Request {
+                head: false,
+                http11,
+                keep_open: true,
+                announce,
+            },
+        };
+        let shape = response::Request {
+            head: request.method.eq_ignore_ascii_case("HEAD"),
+            ..shape
+        };
+        self.serial += 1;
+        match self.start_app(py, token, conn, &request) {
+            Ok(channel) => {
+                conn.exchange = Some(Exchange {
+                    serial: self.serial,
+                    request,
+                    decoder,
+                    body_given: false,
+                    response: Response::new(shape),
+                    receive_waiter: None,
+                    send_waiter: None,
+                    channel,
+                });
+                conn.app_running(self.now);
+            }
+            Err(error) => {
+                eprintln!(
+                    "stage-07: cannot call the application:\n{}",
+                    traceback_text(py, &error)
+                );
+                self.refuse(conn, Refusal::ServerError, Some(request));
+            }
+        }
+    }
+    // ANCHOR_END: begin
+
+    // ANCHOR: start_app
+    /// `app(scope, receive, send)`, run as an `asyncio.Task`, whose end
+    /// is reported to the channel's `done`.
+    fn start_app(
+        &mut self,
+        py: Python<'_>,
+        token: Token,
+        conn: &Conn,
+        request: &Request,
+    ) -> PyResult<Py<Channel>> {
+        let Some(asyncio) = &self.asyncio else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "the server is not attached to a loop",
+            ));
+        };
+        let state = self.state.as_ref().map(|s| s.bind(py));
+        let scope = http_scope(py, request, &conn.info, state)?;
+        let channel = Bound::new(
+            py,
+            Channel::new(asyncio.server.clone_ref(py), token, self.serial),
+        )?;
+        let receive = channel.getattr(intern!(py, "receive"))?;
+        let send = channel.getattr(intern!(py, "send"))?;
+        let coroutine = self.app.bind(py).call1((scope, receive, send))?;
+        let task = asyncio.create_task.bind(py).call1((coroutine,))?;
+        task.call_method1(
+            intern!(py, "add_done_callback"),
+            (channel.getattr(intern!(py, "done"))?,),
+        )?;
+        Ok(channel.unbind())
+    }
+    // ANCHOR_END: start_app
+
+    /// Answers a request that never reached the app, and ends the
+    /// connection after it.
+    pub(crate) fn refuse(&mut self, conn: &mut Conn, why: Refusal, request: Option<Request>) {
+        let outcome = send_refusal(
+            &self.writer,
+            &mut conn.output,
+            why.status(),
+            &format!("{why}\n"),
+        );
+        self.log(conn, request.as_ref(), &outcome);
+        conn.end(Ending::Graceful, self.now);
+    }
+
+    /// One access-log line, if the log is on.
+    pub(crate) fn log(&self, conn: &Conn, request: Option<&Request>, outcome: &stage_04::Outcome) {
+        if self.config.access_log {
+            log_to_stderr(&access_entry(&conn.info, request, outcome), outcome);
+        }
+    }
+
+    /// A connection's wait ran out. Returns whether it stays (to send a
+    /// 408 first); otherwise it is closed.
+    pub(crate) fn expire(&mut self, conn: &mut Conn) -> bool {
+        if conn.ending.is_some() || conn.exchange.is_some() {
+            // The client took too long to close, or to read the response.
+            return false;
+        }
+        if !conn.head_started {
+            return false; // idle keep-alive: close quietly
+        }
+        // A slowloris head: 408, and the linger time to read it.
+        self.refuse(conn, Refusal::TimedOut, None);
+        true
+    }
+}
+
+/// Whether the request asks to become a WebSocket (RFC 6455, section 4.1).
+fn is_websocket_upgrade(request: &Request) -> bool {
+    request.header_values("upgrade").any(|value| {
+        value
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("websocket"))
+    })
+}

@@ -1,0 +1,116 @@
+//! The `scope` of an `http` request: what `environ` was to WSGI.
+//!
+//! ASGI keeps bytes where HTTP has bytes (ASGI HTTP spec, "HTTP Connection
+//! Scope"): `raw_path`, `query_string` and the header pairs are `bytes`,
+//! header names lower-cased, in the order sent, repeats kept; only `path`
+//! is text, percent-decoded and then decoded as UTF-8 (WSGI's `PATH_INFO`
+//! was latin-1). Addresses are `(host, port)` tuples with int ports.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use stage_02::{Request, Version};
+use stage_03::headers::push_latin1;
+use stage_04::environ::{Cgi, ConnectionInfo, Key, percent_decode, request_variables};
+
+/// The version of the HTTP sub-specification this server implements.
+/// 2.4 would promise that `send` raises `OSError` after a disconnect;
+/// this server ignores such a `send`, as 2.3 allows.
+pub const SPEC_VERSION: &str = "2.3";
+
+// ANCHOR: decoded_path
+/// `path` in the scope: the target's path percent-decoded and read as
+/// UTF-8. Bytes that are not UTF-8 become U+FFFD; `raw_path` keeps them.
+/// The rare absolute-form target (`http://host/path`) or `*` takes the
+/// way stage-04 takes to `PATH_INFO`, whose latin-1 text is the same
+/// decoded bytes.
+pub fn decoded_path(request: &Request) -> String {
+    let path = request.path();
+    let bytes = if path.starts_with('/') {
+        percent_decode(path)
+    } else {
+        let vars = request_variables(request);
+        let info = vars.iter().find(|(key, _)| *key == Key::Cgi(Cgi::PathInfo));
+        let mut bytes = Vec::new();
+        push_latin1(&mut bytes, info.map_or("", |(_, value)| value));
+        bytes
+    };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+// ANCHOR_END: decoded_path
+
+// ANCHOR: http_scope
+/// The scope dict for `request` on a connection between `info`'s
+/// addresses. `state` is the lifespan state, of which each request gets a
+/// shallow copy (ASGI lifespan spec, "Lifespan State").
+pub fn http_scope<'py>(
+    py: Python<'py>,
+    request: &Request,
+    info: &ConnectionInfo,
+    state: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), SPEC_VERSION)?;
+    scope.set_item(intern!(py, "asgi"), asgi)?;
+    let version = match request.version {
+        Version::Http10 => intern!(py, "1.0"),
+        Version::Http11 => intern!(py, "1.1"),
+    };
+    scope.set_item(intern!(py, "http_version"), version)?;
+    scope.set_item(intern!(py, "method"), request.method.to_ascii_uppercase())?;
+    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    let path = request.path();
+    scope.set_item(intern!(py, "path"), decoded_path(request))?;
+    scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, path.as_bytes()))?;
+    let query = request.query().as_bytes();
+    scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
+    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    scope.set_item(intern!(py, "headers"), header_pairs(py, request)?)?;
+    let address = |addr: std::net::SocketAddr| (addr.ip().to_string(), addr.port());
+    scope.set_item(intern!(py, "client"), address(info.peer))?;
+    scope.set_item(intern!(py, "server"), address(info.local))?;
+    if let Some(state) = state {
+        scope.set_item(intern!(py, "state"), state.copy()?)?;
+    }
+    Ok(scope)
+}
+// ANCHOR_END: http_scope
+
+/// `[(name, value), ...]` as bytes: names lower-cased, values back to the
+/// bytes they were (the parser read them as latin-1).
+fn header_pairs<'py>(py: Python<'py>, request: &Request) -> PyResult<Bound<'py, PyList>> {
+    let mut bytes = Vec::new();
+    let pairs = request.headers.iter().map(|(name, value)| {
+        bytes.clear();
+        push_latin1(&mut bytes, value);
+        let name = PyBytes::new(py, name.to_ascii_lowercase().as_bytes());
+        PyTuple::new(py, [name, PyBytes::new(py, &bytes)])
+    });
+    PyList::new(py, pairs.collect::<PyResult<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stage_02::{Limits, Parsed, parse_request};
+
+    fn path_of(target: &str) -> String {
+        let head = format!("OPTIONS {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+        match parse_request(head.as_bytes(), &Limits::default()) {
+            Ok(Parsed::Complete { request, .. }) => decoded_path(&request),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_path_is_percent_decoded_utf8_and_absolute_form_loses_its_host() {
+        assert_eq!(path_of("/caf%C3%A9/a%20b?x=%41"), "/caf\u{e9}/a b");
+        assert_eq!(path_of("/a%2Fb"), "/a/b");
+        assert_eq!(path_of("/bad%FF"), "/bad\u{fffd}");
+        assert_eq!(path_of("http://example.com/x%41"), "/xA");
+        assert_eq!(path_of("*"), "*");
+    }
+}
