@@ -16,7 +16,9 @@
 //! close`; chapter 5), chunked request bodies (refused with 501; chapter
 //! 5), and serving more than one connection at a time (chapter 6). The
 //! request body is read whole before the application is called, up to the
-//! parser's body limit; chapter 5 streams it.
+//! parser's body limit; chapter 5 streams it. Files returned through
+//! `wsgi.file_wrapper` are read and sent a block at a time; chapter 6
+//! sends them with `sendfile(2)`.
 //! Chapter 4 of the book walks through this crate.
 //!
 //! Built on stage-02's parser, stage-03's response writer and pyo3. Its
@@ -31,6 +33,7 @@
 pub mod app;
 pub mod cli;
 pub mod environ;
+pub mod file_wrapper;
 pub mod input;
 pub mod log;
 pub mod python;
