@@ -236,6 +236,13 @@ impl<S> Connection<S> {
         matches!(self.phase, Phase::Responding(_))
     }
 
+    /// Whether the response in progress is a file the loop sends itself.
+    pub fn sending_file(&mut self) -> bool {
+        self.exchange_mut()
+            .and_then(|exchange| exchange.progress.as_mut())
+            .is_some_and(|progress| progress.file_mut().is_some())
+    }
+
     /// The response in progress, to pull more of its body.
     pub fn exchange_mut(&mut self) -> Option<&mut Exchange> {
         match &mut self.phase {

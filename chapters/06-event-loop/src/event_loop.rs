@@ -34,6 +34,7 @@ use crate::incoming::Progress;
 
 mod calling;
 mod expiry;
+mod sending;
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);

@@ -7,7 +7,8 @@
 //! way round here: [`begin`] calls the app, and each [`InProgress::step`]
 //! sends one more piece. Between two steps the loop writes to the socket,
 //! serves other connections, and stops pulling from a generator while its
-//! client is not reading.
+//! client is not reading. A file returned through `wsgi.file_wrapper` is
+//! not pulled at all: the loop sends it with `sendfile(2)`.
 
 use pyo3::exceptions::PyConnectionError;
 use pyo3::prelude::*;
@@ -15,11 +16,21 @@ use pyo3::types::{PyDict, PyIterator};
 use stage_04::Responder;
 use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
 
+use crate::sendfile::{FileBody, file_body};
+
 // ANCHOR: in_progress
 /// A response whose body is still being pulled from the app.
 pub struct InProgress {
     body: Py<PyAny>,
-    pieces: Py<PyIterator>,
+    source: Source,
+}
+
+/// Where the rest of the body comes from.
+enum Source {
+    /// The app's iterable, a piece at a time.
+    Pieces(Py<PyIterator>),
+    /// A file the loop sends itself (see [`crate::sendfile`]).
+    File(FileBody),
 }
 
 /// Where a response stands after a step.
@@ -41,10 +52,15 @@ pub fn begin(
         Ok(body) => body,
         Err(error) => return Step::Done(conclude(py, responder, Some(error))),
     };
-    match pieces_of(&body, responder) {
-        Ok(pieces) => Step::More(InProgress {
+    let source = match file_body(py, &body, responder) {
+        Ok(Some(file)) => Ok(Source::File(file)),
+        Ok(None) => pieces_of(&body, responder).map(|pieces| Source::Pieces(pieces.unbind())),
+        Err(error) => Err(error),
+    };
+    match source {
+        Ok(source) => Step::More(InProgress {
             body: body.unbind(),
-            pieces: pieces.unbind(),
+            source,
         }),
         Err(error) => Step::Done(finish(py, &body, responder, Err(error))),
     }
@@ -56,7 +72,12 @@ impl InProgress {
     /// Sends the next piece of the body, or finishes the response.
     pub fn step(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Step {
         let body = self.body.bind(py).clone();
-        let sent = match self.pieces.bind(py).clone().next() {
+        let next = match &self.source {
+            Source::Pieces(pieces) => pieces.bind(py).clone().next(),
+            // The loop steps a file only once it has sent it all.
+            Source::File(_) => None,
+        };
+        let sent = match next {
             None => responder
                 .try_borrow_mut()
                 .map_err(PyErr::from)
@@ -68,6 +89,14 @@ impl InProgress {
             },
         };
         Step::Done(finish(py, &body, responder, sent))
+    }
+
+    /// The file the loop is sending, if the body is one.
+    pub fn file_mut(&mut self) -> Option<&mut FileBody> {
+        match &mut self.source {
+            Source::File(file) => Some(file),
+            Source::Pieces(_) => None,
+        }
     }
 
     /// The client went away mid-response: close the result all the same.

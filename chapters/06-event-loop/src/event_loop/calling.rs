@@ -143,6 +143,10 @@ impl EventLoop {
     pub(super) fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         let mut pulled = false;
         for _ in 0..PIECES_PER_TURN {
+            // A file is not pulled: the loop sends it (sending.rs).
+            if conn.sending_file() {
+                return self.pump_file(py, conn);
+            }
             // ANCHOR: ex-06.3-backpressure
             // Pull the next piece.
             // ANCHOR_END: ex-06.3-backpressure
@@ -206,7 +210,7 @@ impl EventLoop {
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
-    fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
+    pub(super) fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
         let Some(Exchange {
             request,
             responder,

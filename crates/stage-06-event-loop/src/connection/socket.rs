@@ -5,13 +5,16 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use pyo3::Python;
 use stage_04::run::abort_on_close;
 
 use super::{Connection, Phase};
+use crate::sendfile::Sent;
 
 impl Connection<TcpStream> {
     /// Once a closing connection's output is all sent: shut down its
@@ -39,6 +42,19 @@ impl Connection<TcpStream> {
             return None;
         }
         Some(shut_now)
+    }
+}
+
+impl Connection<TcpStream> {
+    /// Sends more of the file the response is made of, from the file
+    /// straight to the socket, at most `budget` bytes; `None` when the
+    /// response is not a file. See [`FileBody::send`](crate::sendfile::FileBody::send).
+    pub fn send_file(&mut self, py: Python<'_>, budget: u64) -> Option<io::Result<Sent>> {
+        let Phase::Responding(exchange) = &mut self.phase else {
+            return None;
+        };
+        let file = exchange.progress.as_mut()?.file_mut()?;
+        Some(file.send(py, self.stream.as_fd(), budget))
     }
 }
 

@@ -140,6 +140,10 @@ impl EventLoop {
     pub(super) fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         let mut pulled = false;
         for _ in 0..PIECES_PER_TURN {
+            // A file is not pulled: the loop sends it (sending.rs).
+            if conn.sending_file() {
+                return self.pump_file(py, conn);
+            }
             // ANCHOR: ex-06.3-backpressure
             if conn.pending_output() >= self.config.high_water {
                 // The app may have run a while since the poll woke up.
@@ -208,7 +212,7 @@ impl EventLoop {
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
-    fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
+    pub(super) fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
         let Some(Exchange {
             request,
             responder,
