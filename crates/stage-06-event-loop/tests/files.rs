@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use stage_06::{LoopConfig, Timeouts};
 use testkit::{ServerProcess, connect, read_response, status_of, visible};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stage-06");
 
@@ -264,6 +267,35 @@ fn a_content_length_the_file_cannot_fill_resets_the_connection() {
     assert_eq!(closes(server.addr), r#"[["too-long", 0]]"#);
     let stderr = server.wait_for_stderr("Content-Length said");
     assert!(stderr.contains("sent 70000 bytes"), "{stderr}");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_given_up_on_and_the_file_closed() {
+    let (path, bytes) = data_file("stalled", 40 << 20);
+    let config = LoopConfig {
+        timeouts: Timeouts {
+            io: Duration::from_millis(300),
+            ..Timeouts::default()
+        },
+        ..common::quiet()
+    };
+    let addr = common::serve_app("files.py", config);
+    let mut stream = connect(addr);
+    stream
+        .write_all(&request("GET", "/wrapped", &path))
+        .unwrap();
+    // Not a byte read: the socket fills, and the I/O timeout runs out.
+    assert_eq!(wait_for_closes(addr), r#"[["wrapped", 0]]"#);
+    // What had been sent arrives, then the reset: never the whole file.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut received = 0;
+    let mut buf = vec![0; 1 << 16];
+    while let Ok(n @ 1..) = stream.read(&mut buf) {
+        received += n;
+    }
+    assert!(received < bytes.len(), "{received} bytes arrived");
 }
 
 /// The data of a chunked body.
