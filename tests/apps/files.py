@@ -77,6 +77,11 @@ def application(environ, start_response):
         write = start_response("200 OK", octets)
         write(b"")
         return wrap(f)
+    if path == "/text":
+        # A file opened in text mode: iterating it yields str, which a
+        # server refuses (a 500), with or without a descriptor behind it.
+        start_response("200 OK", octets)
+        return wrap(tracked(open(query, "r", encoding="latin-1"), "text"))
     if path == "/not-found":
         start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"nope"]

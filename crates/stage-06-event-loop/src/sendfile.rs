@@ -12,8 +12,9 @@
 //! is then iterated like any other), around an object with a real file
 //! behind it. [`file_body`] checks that: `fileno()` works, and `fstat`
 //! says it is a regular file (`sendfile` reads with the page cache's
-//! machinery, so its input cannot be a pipe or a socket). `BytesIO`, a
-//! pipe or anything else is iterated.
+//! machinery, so its input cannot be a pipe or a socket), opened in
+//! binary mode (iterating a text file gives `str`, the app's error).
+//! `BytesIO`, a pipe or anything else is iterated.
 //!
 //! The PEP's semantics are those of iterating `read()`:
 //! - the body starts at the file's position when sending begins, as
@@ -38,6 +39,7 @@ use std::os::fd::BorrowedFd;
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use stage_04::Responder;
 use stage_04::file_wrapper::FileWrapper;
 
@@ -94,6 +96,11 @@ pub fn file_body(
 
 /// The regular file behind `filelike`, and its position, if it has one.
 fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64)> {
+    // A file opened in text mode has a descriptor too, but iterating it
+    // gives `str`, which is the app's error (a 500), not the file's bytes.
+    if filelike.is_instance(text_io(py).ok()?).ok()? {
+        return None;
+    }
     // Bytes the app wrote through the object may still be in its buffer,
     // where sendfile would not see them.
     if let Ok(Some(flush)) = filelike.getattr_opt(intern!(py, "flush")) {
@@ -113,6 +120,16 @@ fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64)>
     let file = duplicate(fd)?;
     let regular = file.metadata().ok()?.is_file();
     regular.then_some((file, position))
+}
+
+/// `io.TextIOBase`, looked up once.
+fn text_io(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static TEXT_IO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    TEXT_IO
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("io")?.getattr("TextIOBase")?.unbind())
+        })
+        .map(|class| class.bind(py))
 }
 
 /// A descriptor of the server's own for `fd`, a descriptor the app's

@@ -205,6 +205,16 @@ fn what_has_no_descriptor_or_was_transformed_is_iterated() {
 }
 
 #[test]
+fn a_file_opened_in_text_mode_is_iterated_and_refused_as_str() {
+    let (path, _) = data_file("text", 10_000);
+    let server = start();
+    let response = fetch(server.addr, &request("GET", "/text", &path), false);
+    assert_eq!(status_of(&response), Some(500), "{}", visible(&response));
+    let closed = closes(server.addr);
+    assert!(closed.starts_with(r#"[["text", "#), "{closed}");
+}
+
+#[test]
 fn after_write_the_file_is_iterated_in_the_heads_framing() {
     let (path, bytes) = data_file("written", 200_000);
     let server = start();
