@@ -27,10 +27,10 @@
 //!   from what it knows of the file (its size, less the position);
 //! - `close()` is still called, exactly once, however the response ends.
 //!
-//! The servers of this stage and the next iterate the wrapper, which is
-//! always correct; [`Responder::start_file_body`] and
-//! [`Responder::count_file_bytes`] are the responder's side of sending it
-//! by other means, for a server that does.
+//! Every server of the workspace sends the file with `sendfile(2)` when it
+//! can ([`crate::sendfile`]) and iterates it otherwise;
+//! [`Responder::start_file_body`] and [`Responder::count_file_bytes`] are
+//! the responder's side of sending it by other means than itself.
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;

@@ -20,16 +20,15 @@
 //! close`; chapter 5), chunked request bodies (refused with 501; chapter
 //! 5), and serving more than one connection at a time (chapter 6). The
 //! request body is read whole before the application is called, up to the
-//! parser's body limit; chapter 5 streams it. Files returned through
-//! `wsgi.file_wrapper` are read and sent a block at a time; chapter 6
-//! sends them with `sendfile(2)`.
+//! parser's body limit; chapter 5 streams it.
 //! Chapter 4 of the book walks through this crate.
 //!
 //! Built on stage-02's parser, stage-03's response writer and pyo3. Its
 //! parts are building blocks for the later stages: `environ`
 //! ([`environ`]), the responder behind `start_response` ([`respond`]) and
 //! the blocks a request is made of ([`run`]), which each server composes
-//! into its own driver; and shared scaffolding, which has its home here
+//! into its own driver, with `wsgi.file_wrapper` ([`file_wrapper`]) and its
+//! fast path by `sendfile(2)` ([`sendfile`]); and shared scaffolding, which has its home here
 //! because this is the first server: the listener and stop flag
 //! ([`server::Core`]), refusals ([`server::send_refusal`]), the command
 //! line and app loading ([`cli`], [`app`]), the access log ([`log`]).
@@ -43,6 +42,7 @@ pub mod log;
 pub mod python;
 pub mod respond;
 pub mod run;
+pub mod sendfile;
 pub mod server;
 
 pub use app::{AppSpec, LoadError, load_app};

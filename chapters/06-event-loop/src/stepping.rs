@@ -19,7 +19,7 @@ use pyo3::types::{PyDict, PyIterator};
 use stage_04::Responder;
 use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
 
-use crate::sendfile::{FileBody, file_body};
+use stage_04::sendfile::{FileBody, file_body};
 
 // ANCHOR: in_progress
 /// A response whose body is still being pulled from the app.
@@ -32,7 +32,7 @@ pub struct InProgress {
 enum Source {
     /// The app's iterable, a piece at a time.
     Pieces(Py<PyIterator>),
-    /// A file the loop sends itself (see [`crate::sendfile`]).
+    /// A file the loop sends itself (see [`stage_04::sendfile`]).
     File(FileBody),
 }
 

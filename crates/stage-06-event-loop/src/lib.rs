@@ -17,8 +17,8 @@
 //! it waits; its input a [`buffer`]), [`incoming`] (requests taken out of
 //! the input without waiting), [`stepping`] (the app's response one piece
 //! at a time, so that a client that does not read cannot make the server
-//! buffer a whole generator), [`sendfile`] (a file from
-//! `wsgi.file_wrapper` sent by the kernel), [`refusal`] (why the server answers instead
+//! buffer a whole generator; a file from `wsgi.file_wrapper` is sent by
+//! `sendfile(2)` instead, piece by piece as the socket takes it), [`refusal`] (why the server answers instead
 //! of the app), [`connections`] (every connection by its token), the loop
 //! itself ([`event_loop`]) and the [`master`].
 //!
@@ -37,7 +37,6 @@ pub mod event_loop;
 pub mod incoming;
 pub mod master;
 pub mod refusal;
-pub mod sendfile;
 pub mod stepping;
 
 pub use connection::Timeouts;

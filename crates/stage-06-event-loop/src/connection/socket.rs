@@ -12,9 +12,9 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use pyo3::Python;
 use stage_04::run::abort_on_close;
+use stage_04::sendfile::Sent;
 
 use super::{Connection, Phase};
-use crate::sendfile::Sent;
 
 impl Connection<TcpStream> {
     /// Once a closing connection's output is all sent: shut down its
@@ -48,7 +48,7 @@ impl Connection<TcpStream> {
 impl Connection<TcpStream> {
     /// Sends more of the file the response is made of, from the file
     /// straight to the socket, at most `budget` bytes; `None` when the
-    /// response is not a file. See [`FileBody::send`](crate::sendfile::FileBody::send).
+    /// response is not a file. See [`FileBody::send`](stage_04::sendfile::FileBody::send).
     pub fn send_file(&mut self, py: Python<'_>, budget: u64) -> Option<io::Result<Sent>> {
         let Phase::Responding(exchange) = &mut self.phase else {
             return None;

@@ -1,12 +1,13 @@
-//! Sending a file body (see [`crate::sendfile`]): the loop's side, which
-//! keeps the rules every response lives by. The head goes out first; the
-//! file then goes from the kernel's page cache to the socket until the
-//! socket is full, and the connection waits for its next writable event
-//! (readiness is edge-triggered, and `EAGAIN` is exactly the state from
-//! which the next edge comes); a client that reads nothing for the I/O
-//! timeout is given up on, the file's `close()` called all the same; and a
-//! large file to a fast client gets a turn, like a long generator, so that
-//! the worker's other connections are served meanwhile.
+//! Sending a file body by `sendfile(2)` (see [`stage_04::sendfile`]) on a
+//! non-blocking socket, keeping the rules every response lives by. The
+//! head goes out first; the file then goes from the kernel's page cache to
+//! the socket until the socket is full, and the connection waits for its
+//! next writable event (readiness is edge-triggered, and `EAGAIN` is
+//! exactly the state from which the next edge comes); a client that reads
+//! nothing for the I/O timeout is given up on, the file's `close()` called
+//! all the same; and a large file to a fast client gets a turn, like a
+//! long generator, so that the worker's other connections are served
+//! meanwhile.
 
 use std::time::Instant;
 
