@@ -1,5 +1,5 @@
 //! Files sent by the kernel: `wsgi.file_wrapper` with `sendfile(2)`, the
-//! fast path beside [`run::send_result`](crate::run::send_result).
+//! fast path beside [`run::send_result`].
 //!
 //! Iterating a file wrapper ([`FileWrapper`]) costs, for every block, a
 //! `read` into a new Python `bytes` and a `write` of it to the socket: the
