@@ -58,3 +58,29 @@ fn files_follow_each_other_on_one_connection() {
     );
     assert_eq!(String::from_utf8_lossy(body(&closes)), expected);
 }
+
+#[test]
+fn a_client_that_leaves_mid_file_has_it_closed_and_the_next_one_is_served() {
+    let path = std::env::temp_dir().join(format!("stage05-left-{}.bin", std::process::id()));
+    std::fs::write(&path, vec![b'z'; 40 << 20]).unwrap();
+    let server = ServerProcess::start_in_apps(BIN, &["files:application"]);
+    let mut stream = connect(server.addr);
+    let request = format!(
+        "GET /wrapped?{} HTTP/1.1\r\nHost: t\r\n\r\n",
+        path.display()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut first = vec![0; 64 * 1024];
+    std::io::Read::read_exact(&mut stream, &mut first).unwrap();
+    drop(stream);
+    // The server was blocked in sendfile on that client; it notices the
+    // close, closes the file, and serves the next connection.
+    let mut next = connect(server.addr);
+    next.write_all(b"GET /closes HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let closes = read_response(&mut next, false);
+    assert_eq!(
+        String::from_utf8_lossy(body(&closes)),
+        r#"[["wrapped", 0]]"#
+    );
+}
