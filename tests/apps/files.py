@@ -82,6 +82,10 @@ def application(environ, start_response):
         # server refuses (a 500), with or without a descriptor behind it.
         start_response("200 OK", octets)
         return wrap(tracked(open(query, "r", encoding="latin-1"), "text"))
+    if path == "/proc":
+        # A file in /proc: regular, its size 0, its content there all the same.
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return wrap(tracked(open("/proc/self/status", "rb"), "proc"))
     if path == "/not-found":
         start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"nope"]

@@ -87,13 +87,10 @@ pub fn file_body(
         return Ok(None);
     };
     let filelike = wrapper.borrow().filelike(py).clone();
-    let Some((file, position)) = real_file(py, &filelike) else {
+    let Some((file, size, position)) = real_file(py, &filelike) else {
         return Ok(None);
     };
-    let Ok(metadata) = file.metadata() else {
-        return Ok(None);
-    };
-    let available = metadata.len().saturating_sub(position);
+    let available = size.saturating_sub(position);
     let count = responder.try_borrow_mut()?.start_file_body(py, available)?;
     Ok(count.map(|left| FileBody {
         file,
@@ -155,8 +152,9 @@ pub fn send_result(
 }
 // ANCHOR_END: send_result
 
-/// The regular file behind `filelike`, and its position, if it has one.
-fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64)> {
+/// The regular file behind `filelike`, its size and its position, if it
+/// has one.
+fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64, u64)> {
     // A file opened in text mode has a descriptor too, but iterating it
     // gives `str`, which is the app's error (a 500), not the file's bytes.
     if filelike.is_instance(text_io(py).ok()?).ok()? {
@@ -179,8 +177,11 @@ fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64)>
         .extract()
         .ok()?;
     let file = duplicate(fd)?;
-    let regular = file.metadata().ok()?.is_file();
-    regular.then_some((file, position))
+    let metadata = file.metadata().ok()?;
+    // Files in /proc say they are regular and empty, whatever they hold:
+    // a size of 0 is not believed, and an empty file iterates at once.
+    let sized = metadata.is_file() && metadata.len() > 0;
+    sized.then_some((file, metadata.len(), position))
 }
 
 /// `io.TextIOBase`, looked up once.

@@ -7,6 +7,10 @@
 //! Which way a file went is seen from outside through the file's position
 //! when it was closed (the app records it): sendfile with an explicit
 //! offset leaves it where the app left it, iterating reads to the end.
+//!
+//! Linux only: elsewhere the server iterates every file (see stage-04's
+//! `sendfile`), and these tests say which way each file went.
+#![cfg(target_os = "linux")]
 
 use std::fs;
 use std::io::{Read, Write};
@@ -212,6 +216,16 @@ fn a_file_opened_in_text_mode_is_iterated_and_refused_as_str() {
     assert_eq!(status_of(&response), Some(500), "{}", visible(&response));
     let closed = closes(server.addr);
     assert!(closed.starts_with(r#"[["text", "#), "{closed}");
+}
+
+#[test]
+fn a_file_whose_size_the_kernel_does_not_know_is_iterated() {
+    let server = start();
+    let response = fetch(server.addr, b"GET /proc HTTP/1.1\r\nHost: t\r\n\r\n", false);
+    let (head, chunked) = split(&response);
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+    let text = String::from_utf8(dechunk(chunked)).unwrap();
+    assert!(text.contains("Pid:"), "{text}");
 }
 
 #[test]
