@@ -237,10 +237,13 @@ impl<S> Connection<S> {
     }
 
     /// Whether the response in progress is a file the loop sends itself.
-    pub fn sending_file(&mut self) -> bool {
-        self.exchange_mut()
-            .and_then(|exchange| exchange.progress.as_mut())
-            .is_some_and(|progress| progress.file_mut().is_some())
+    pub fn sending_file(&self) -> bool {
+        match &self.phase {
+            Phase::Responding(exchange) => {
+                exchange.progress.as_ref().is_some_and(InProgress::is_file)
+            }
+            _ => false,
+        }
     }
 
     /// The response in progress, to pull more of its body.

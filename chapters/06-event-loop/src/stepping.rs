@@ -18,22 +18,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator};
 use stage_04::Responder;
 use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
-
 use stage_04::sendfile::{FileBody, file_body};
 
 // ANCHOR: in_progress
-/// A response whose body is still being pulled from the app.
+/// A response whose body is still being pulled from the app, or sent
+/// from its file.
 pub struct InProgress {
     body: Py<PyAny>,
     source: Source,
-}
-
-/// Where the rest of the body comes from.
-enum Source {
-    /// The app's iterable, a piece at a time.
-    Pieces(Py<PyIterator>),
-    /// A file the loop sends itself (see [`stage_04::sendfile`]).
-    File(FileBody),
 }
 
 /// Where a response stands after a step.
@@ -70,6 +62,14 @@ pub fn begin(
 }
 // ANCHOR_END: in_progress
 
+/// Where the rest of the body comes from.
+enum Source {
+    /// The app's iterable, a piece at a time.
+    Pieces(Py<PyIterator>),
+    /// A file the loop sends itself (see [`stage_04::sendfile`]).
+    File(FileBody),
+}
+
 // ANCHOR: step
 impl InProgress {
     /// Sends the next piece of the body, or finishes the response.
@@ -94,14 +94,6 @@ impl InProgress {
         Step::Done(finish(py, &body, responder, sent))
     }
 
-    /// The file the loop is sending, if the body is one.
-    pub fn file_mut(&mut self) -> Option<&mut FileBody> {
-        match &mut self.source {
-            Source::File(file) => Some(file),
-            Source::Pieces(_) => None,
-        }
-    }
-
     /// The client went away mid-response: close the result all the same.
     pub fn abandon(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Outcome {
         if let Ok(mut responder) = responder.try_borrow_mut() {
@@ -112,3 +104,19 @@ impl InProgress {
     }
 }
 // ANCHOR_END: step
+
+/// A file body, which the loop sends itself (`event_loop::sending`).
+impl InProgress {
+    /// Whether the body is a file the loop sends itself.
+    pub fn is_file(&self) -> bool {
+        matches!(self.source, Source::File(_))
+    }
+
+    /// The file the loop is sending, if the body is one.
+    pub fn file_mut(&mut self) -> Option<&mut FileBody> {
+        match &mut self.source {
+            Source::File(file) => Some(file),
+            Source::Pieces(_) => None,
+        }
+    }
+}

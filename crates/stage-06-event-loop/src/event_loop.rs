@@ -388,6 +388,7 @@ impl EventLoop {
                     Progress::Complete(request, body) => self.dispatch(py, conn, request, body),
                 }
             }
+            Phase::Responding(_) if conn.sending_file() => self.pump_file(py, conn),
             Phase::Responding(_) => self.pump(py, conn),
             Phase::Closing { .. } => Some(false),
         }

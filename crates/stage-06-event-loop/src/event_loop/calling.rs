@@ -112,7 +112,7 @@ impl EventLoop {
         match started {
             Ok((responder, Step::More(progress))) => {
                 conn.respond(request, responder, Some(progress), keep_open);
-                self.pump(py, conn)?;
+                self.advance(py, conn)?;
             }
             Ok((responder, Step::Done(outcome))) => {
                 conn.respond(request, responder, None, keep_open);
@@ -140,10 +140,6 @@ impl EventLoop {
     pub(super) fn pump(&mut self, py: Python<'_>, conn: &mut Connection) -> Option<bool> {
         let mut pulled = false;
         for _ in 0..PIECES_PER_TURN {
-            // A file is not pulled: the loop sends it (sending.rs).
-            if conn.sending_file() {
-                return self.pump_file(py, conn);
-            }
             // ANCHOR: ex-06.3-backpressure
             if conn.pending_output() >= self.config.high_water {
                 // The app may have run a while since the poll woke up.
