@@ -91,9 +91,10 @@ impl Core {
 
     // ANCHOR: call_app
     /// One request's Python work: the app called with `environ` and
-    /// `responder` by `driver` (this stage's is [`run_app`](crate::sendfile::run_app)), and the
-    /// responder's use of the connection ended with the request. If
-    /// `environ` could not be built, the client gets a 500.
+    /// `responder` by `driver` (this stage's is
+    /// [`run_app`](crate::sendfile::run_app)), and the responder's use of
+    /// the connection ended with the request. If `environ` could not be
+    /// built, the client gets a 500.
     pub fn call_app<'py>(
         &self,
         py: Python<'py>,

@@ -46,12 +46,11 @@ impl Connection<TcpStream> {
         }
         Some(shut_now)
     }
-}
 
-impl Connection<TcpStream> {
     /// Sends more of the file the response is made of, from the file
     /// straight to the socket, at most `budget` bytes; `None` when the
-    /// response is not a file. See [`FileBody::send`](stage_04::sendfile::FileBody::send).
+    /// response is not a file. See
+    /// [`FileBody::send`](stage_04::sendfile::FileBody::send).
     pub fn send_file(&mut self, py: Python<'_>, budget: u64) -> Option<io::Result<Sent>> {
         let Phase::Responding(exchange) = &mut self.phase else {
             return None;
