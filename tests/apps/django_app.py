@@ -13,7 +13,7 @@ settings.configure(
 )
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.http import HttpResponse, JsonResponse  # noqa: E402
+from django.http import FileResponse, HttpResponse, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
@@ -34,10 +34,17 @@ def search(request):
     return JsonResponse({"q": request.GET.getlist("q"), "agent": request.headers.get("User-Agent")})
 
 
+def download(request):
+    # FileResponse goes out through wsgi.file_wrapper when the server
+    # offers one. The client names a file it made; a test fixture only.
+    return FileResponse(open(request.GET["path"], "rb"))
+
+
 urlpatterns = [
     path("", index),
     path("api/items", items),
     path("search", search),
+    path("download", download),
 ]
 
 application = get_wsgi_application()

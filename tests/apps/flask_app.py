@@ -1,6 +1,6 @@
 """A small Flask app for stage-04's framework tests."""
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, jsonify, redirect, request, send_file, url_for
 
 app = Flask(__name__)
 
@@ -34,3 +34,10 @@ def new():
 @app.get("/echo/<word>")
 def echo(word):
     return jsonify(word=word, query=request.args.to_dict(flat=False))
+
+
+@app.get("/download")
+def download():
+    # send_file hands the open file to wsgi.file_wrapper when the server
+    # offers one. The client names a file it made; a test fixture only.
+    return send_file(request.args["path"], mimetype="application/octet-stream")

@@ -6,7 +6,7 @@ Usage: python3 check_django.py HOST:PORT.
 import json
 import sys
 
-from httpcheck import Client, check
+from httpcheck import Client, check, check_download
 
 request = Client(sys.argv[1]).request
 
@@ -24,3 +24,5 @@ check(json.loads(body) == {"q": ["wsgi", "rust"], "agent": "check-django/1"}, f"
 
 r, body = request("GET", "/missing")
 check(r.status == 404, f"an unknown path is a 404 (got {r.status})")
+
+check_download(request, "/download")

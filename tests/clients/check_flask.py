@@ -7,7 +7,7 @@ failed check, saying which.
 import json
 import sys
 
-from httpcheck import Client, check
+from httpcheck import Client, check, check_download
 
 request = Client(sys.argv[1]).request
 
@@ -37,3 +37,5 @@ check(json.loads(body) == {"word": "café", "query": {"x": ["1", "2"]}},
 
 r, body = request("HEAD", "/")
 check(r.status == 200 and body == b"" and r.getheader("Content-Length") == "17", "HEAD has headers and no body")
+
+check_download(request, "/download")

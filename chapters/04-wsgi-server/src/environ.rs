@@ -20,6 +20,8 @@ use pyo3::types::PyDict;
 use stage_02::Request;
 use stage_02::parse::latin1;
 
+use crate::file_wrapper::FileWrapper;
+
 /// Where a request came in and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionInfo {
@@ -289,6 +291,8 @@ pub fn build_environ<'py>(
     environ.set_item("wsgi.multithread", false)?;
     environ.set_item("wsgi.multiprocess", false)?;
     environ.set_item("wsgi.run_once", false)?;
+    // PEP 3333's optional extension for files (see file_wrapper).
+    environ.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
     Ok(environ)
 }
 // ANCHOR_END: build_environ

@@ -27,19 +27,23 @@
 //! parts are building blocks for the later stages: `environ`
 //! ([`environ`]), the responder behind `start_response` ([`respond`]) and
 //! the blocks a request is made of ([`run`]), which each server composes
-//! into its own driver; and shared scaffolding, which has its home here
-//! because this is the first server: the listener and stop flag
-//! ([`server::Core`]), refusals ([`server::send_refusal`]), the command
-//! line and app loading ([`cli`], [`app`]), the access log ([`log`]).
+//! into its own driver, with `wsgi.file_wrapper` ([`file_wrapper`]) and
+//! its fast path by `sendfile(2)` ([`sendfile`]); and shared scaffolding,
+//! which has its home here because this is the first server: the
+//! listener and stop flag ([`server::Core`]), refusals
+//! ([`server::send_refusal`]), the command line and app loading ([`cli`],
+//! [`app`]), the access log ([`log`]).
 
 pub mod app;
 pub mod cli;
 pub mod environ;
+pub mod file_wrapper;
 pub mod input;
 pub mod log;
 pub mod python;
 pub mod respond;
 pub mod run;
+pub mod sendfile;
 pub mod server;
 
 pub use app::{AppSpec, LoadError, load_app};

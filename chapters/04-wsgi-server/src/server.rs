@@ -5,6 +5,7 @@
 //! connection at a time, one request per connection.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -19,7 +20,8 @@ use crate::input::Input;
 use crate::log::{AccessEntry, write_line};
 use crate::python::traceback_text;
 use crate::respond::{AfterResponse, Blocking, Responder, Writer};
-use crate::run::{Outcome, abort_on_close, run_app};
+use crate::run::{Outcome, abort_on_close};
+use crate::sendfile;
 
 /// How the server treats its clients.
 #[derive(Debug, Clone)]
@@ -92,9 +94,10 @@ impl Core {
 
     // ANCHOR: call_app
     /// One request's Python work: the app called with `environ` and
-    /// `responder` by `driver` (this stage's is [`run_app`]), and the
-    /// responder's use of the connection ended with the request. If
-    /// `environ` could not be built, the client gets a 500.
+    /// `responder` by `driver` (this stage's is
+    /// [`run_app`](crate::sendfile::run_app)), and the responder's use of
+    /// the connection ended with the request. If `environ` could not be
+    /// built, the client gets a 500.
     pub fn call_app<'py>(
         &self,
         py: Python<'py>,
@@ -257,7 +260,11 @@ impl Server {
         Python::attach(|py| {
             let environ = Bound::new(py, Input::new(body))
                 .and_then(|input| build_environ(py, request, input.into_any(), conn));
-            self.core.call_app(py, stream, environ, responder, run_app)
+            // run_app, with files sent by sendfile(2) (see sendfile).
+            let driver = |py, app: &_, environ, responder: &_| {
+                sendfile::run_app(py, app, environ, responder, stream.as_fd())
+            };
+            self.core.call_app(py, stream, environ, responder, driver)
         })
     }
     // ANCHOR_END: attach

@@ -11,10 +11,13 @@
 //! it propagate gets its client that status (400, 408, 413) rather than a
 //! 500, which would blame the app for the client's mistake.
 
+use std::os::fd::BorrowedFd;
+
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stage_04::Responder;
-use stage_04::run::{Outcome, call, close_always, conclude, conclude_as, send_result};
+use stage_04::run::{Outcome, call, close_always, conclude, conclude_as};
+use stage_04::sendfile::send_result;
 
 // ANCHOR: request_error
 pyo3::create_exception!(
@@ -28,17 +31,19 @@ pyo3::create_exception!(
 // ANCHOR: run_app
 /// Stage-04's request driver, made of the same blocks, with one more
 /// ending: a [`RequestError`] before the head went out is answered with
-/// the status it carries.
+/// the status it carries. A file from `wsgi.file_wrapper` goes to `socket`
+/// by `sendfile(2)` (stage-04's `sendfile`).
 pub fn run_app(
     py: Python<'_>,
     app: &Bound<'_, PyAny>,
     environ: Bound<'_, PyDict>,
     responder: &Bound<'_, Responder>,
+    socket: BorrowedFd<'_>,
 ) -> Outcome {
     let error = match call(app, environ, responder) {
         Err(error) => Some(error),
         Ok(body) => {
-            let sent = send_result(py, &body, responder);
+            let sent = send_result(py, &body, responder, socket);
             close_always(&body, sent)
         }
     };

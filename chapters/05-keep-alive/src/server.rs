@@ -7,6 +7,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -229,7 +230,10 @@ impl Server {
                     input.into_any(),
                 )
             });
-            self.core.call_app(py, stream, environ, responder, run_app)
+            let driver = |py, app: &_, environ, responder: &_| {
+                run_app(py, app, environ, responder, stream.as_fd())
+            };
+            self.core.call_app(py, stream, environ, responder, driver)
         });
 
         // The next request starts where this body ends: read what the app

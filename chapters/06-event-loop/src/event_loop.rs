@@ -34,6 +34,7 @@ use crate::incoming::Progress;
 
 mod calling;
 mod expiry;
+mod sending;
 
 /// The listening socket's token; connections count up from 1.
 const LISTENER: Token = Token(0);
@@ -388,6 +389,7 @@ impl EventLoop {
                     Progress::Complete(request, body) => self.dispatch(py, conn, request, body),
                 }
             }
+            Phase::Responding(_) if conn.sending_file() => self.pump_file(py, conn),
             Phase::Responding(_) => self.pump(py, conn),
             Phase::Closing { .. } => Some(false),
         }

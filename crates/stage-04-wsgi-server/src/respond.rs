@@ -143,7 +143,7 @@ impl Responder {
 
     // ANCHOR: send_head
     /// Puts the status line and headers on the wire, choosing the framing.
-    fn send_head(&mut self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn send_head(&mut self, py: Python<'_>) -> PyResult<()> {
         let Some(started) = &self.started else {
             return Err(PyRuntimeError::new_err(
                 "the application sent body before calling start_response()",

@@ -233,6 +233,16 @@ impl<S> Connection<S> {
         matches!(self.phase, Phase::Responding(_))
     }
 
+    /// Whether the response in progress is a file the loop sends itself.
+    pub fn sending_file(&self) -> bool {
+        match &self.phase {
+            Phase::Responding(exchange) => {
+                exchange.progress.as_ref().is_some_and(InProgress::is_file)
+            }
+            _ => false,
+        }
+    }
+
     /// The response in progress, to pull more of its body.
     pub fn exchange_mut(&mut self) -> Option<&mut Exchange> {
         match &mut self.phase {

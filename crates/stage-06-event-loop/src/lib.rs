@@ -17,8 +17,9 @@
 //! it waits; its input a [`buffer`]), [`incoming`] (requests taken out of
 //! the input without waiting), [`stepping`] (the app's response one piece
 //! at a time, so that a client that does not read cannot make the server
-//! buffer a whole generator), [`refusal`] (why the server answers instead
-//! of the app), [`connections`] (every connection by its token), the loop
+//! buffer a whole generator; a file from `wsgi.file_wrapper` is sent by
+//! `sendfile(2)` instead, piece by piece as the socket takes it),
+//! [`refusal`] (why the server answers instead of the app), [`connections`] (every connection by its token), the loop
 //! itself ([`event_loop`]) and the [`master`].
 //!
 //! What one thread cannot do, it does not pretend to: the app is called for

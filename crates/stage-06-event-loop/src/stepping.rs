@@ -7,19 +7,22 @@
 //! way round here: [`begin`] calls the app, and each [`InProgress::step`]
 //! sends one more piece. Between two steps the loop writes to the socket,
 //! serves other connections, and stops pulling from a generator while its
-//! client is not reading.
+//! client is not reading. A file returned through `wsgi.file_wrapper` is
+//! not pulled at all: the loop sends it with `sendfile(2)`.
 
 use pyo3::exceptions::PyConnectionError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator};
 use stage_04::Responder;
 use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
+use stage_04::sendfile::{FileBody, file_body};
 
 // ANCHOR: in_progress
-/// A response whose body is still being pulled from the app.
+/// A response whose body is still being pulled from the app, or sent
+/// from its file.
 pub struct InProgress {
     body: Py<PyAny>,
-    pieces: Py<PyIterator>,
+    source: Source,
 }
 
 /// Where a response stands after a step.
@@ -41,22 +44,40 @@ pub fn begin(
         Ok(body) => body,
         Err(error) => return Step::Done(conclude(py, responder, Some(error))),
     };
-    match pieces_of(&body, responder) {
-        Ok(pieces) => Step::More(InProgress {
+    let source = match file_body(py, &body, responder) {
+        Ok(Some(file)) => Ok(Source::File(file)),
+        Ok(None) => pieces_of(&body, responder).map(|pieces| Source::Pieces(pieces.unbind())),
+        Err(error) => Err(error),
+    };
+    match source {
+        Ok(source) => Step::More(InProgress {
             body: body.unbind(),
-            pieces: pieces.unbind(),
+            source,
         }),
         Err(error) => Step::Done(finish(py, &body, responder, Err(error))),
     }
 }
 // ANCHOR_END: in_progress
 
+/// Where the rest of the body comes from.
+enum Source {
+    /// The app's iterable, a piece at a time.
+    Pieces(Py<PyIterator>),
+    /// A file the loop sends itself (see [`stage_04::sendfile`]).
+    File(FileBody),
+}
+
 // ANCHOR: step
 impl InProgress {
     /// Sends the next piece of the body, or finishes the response.
     pub fn step(self, py: Python<'_>, responder: &Bound<'_, Responder>) -> Step {
         let body = self.body.bind(py).clone();
-        let sent = match self.pieces.bind(py).clone().next() {
+        let next = match &self.source {
+            Source::Pieces(pieces) => pieces.bind(py).clone().next(),
+            // The loop steps a file only once it has sent it all.
+            Source::File(_) => None,
+        };
+        let sent = match next {
             None => responder
                 .try_borrow_mut()
                 .map_err(PyErr::from)
@@ -80,3 +101,19 @@ impl InProgress {
     }
 }
 // ANCHOR_END: step
+
+/// A file body, which the loop sends itself (`event_loop::sending`).
+impl InProgress {
+    /// Whether the body is a file the loop sends itself.
+    pub fn is_file(&self) -> bool {
+        matches!(self.source, Source::File(_))
+    }
+
+    /// The file the loop is sending, if the body is one.
+    pub fn file_mut(&mut self) -> Option<&mut FileBody> {
+        match &mut self.source {
+            Source::File(file) => Some(file),
+            Source::Pieces(_) => None,
+        }
+    }
+}

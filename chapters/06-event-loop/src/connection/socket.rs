@@ -8,11 +8,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use pyo3::Python;
 use stage_04::run::abort_on_close;
+use stage_04::sendfile::Sent;
 
 use super::{Connection, Phase};
 
@@ -42,6 +45,18 @@ impl Connection<TcpStream> {
             return None;
         }
         Some(shut_now)
+    }
+
+    /// Sends more of the file the response is made of, from the file
+    /// straight to the socket, at most `budget` bytes; `None` when the
+    /// response is not a file. See
+    /// [`FileBody::send`](stage_04::sendfile::FileBody::send).
+    pub fn send_file(&mut self, py: Python<'_>, budget: u64) -> Option<io::Result<Sent>> {
+        let Phase::Responding(exchange) = &mut self.phase else {
+            return None;
+        };
+        let file = exchange.progress.as_mut()?.file_mut()?;
+        Some(file.send(py, self.stream.as_fd(), budget))
     }
 }
 

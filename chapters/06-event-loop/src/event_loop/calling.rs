@@ -115,7 +115,7 @@ impl EventLoop {
         match started {
             Ok((responder, Step::More(progress))) => {
                 conn.respond(request, responder, Some(progress), keep_open);
-                self.pump(py, conn)?;
+                self.advance(py, conn)?;
             }
             Ok((responder, Step::Done(outcome))) => {
                 conn.respond(request, responder, None, keep_open);
@@ -206,7 +206,7 @@ impl EventLoop {
 
     /// The response is complete: log it, then keep the connection for the
     /// next request, or close it.
-    fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
+    pub(super) fn finish(&mut self, py: Python<'_>, conn: &mut Connection, outcome: Outcome) {
         let Some(Exchange {
             request,
             responder,

@@ -46,6 +46,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
 use stage_02::Request;
 
+use crate::file_wrapper::FileWrapper;
+
 use super::{Cgi, ConnectionInfo, Key, connection_variables, request_variables};
 
 /// What every `environ` on one connection starts with: the entries that
@@ -196,6 +198,7 @@ fn constant_entries(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
         template.set_item("wsgi.multithread", false)?;
         template.set_item("wsgi.multiprocess", false)?;
         template.set_item("wsgi.run_once", false)?;
+        template.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
         Ok(template.unbind())
     })?;
     Ok(template.bind(py))

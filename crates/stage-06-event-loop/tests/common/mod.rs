@@ -1,5 +1,5 @@
 //! An event loop in the test process, on a thread of its own, serving
-//! `tests/apps/workers.py`: what it does is observed from outside, over
+//! `tests/apps/workers.py` (or another fixture app): what it does is observed from outside, over
 //! loopback sockets, while the test can still choose the loop's settings.
 //! Also scenarios that the in-process loop and the binary are both put
 //! through.
@@ -22,7 +22,14 @@ use testkit::{connect, read_response, visible};
 /// Starts a loop with `config` on a free port and returns its address. The
 /// thread ends with the test process.
 pub fn serve(config: LoopConfig) -> SocketAddr {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps/workers.py");
+    serve_app("workers.py", config)
+}
+
+/// Like [`serve`], for the `application` of another fixture file.
+pub fn serve_app(file: &str, config: LoopConfig) -> SocketAddr {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/apps")
+        .join(file);
     let spec = AppSpec::File {
         path,
         callable: "application".into(),
