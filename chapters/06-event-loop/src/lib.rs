@@ -25,6 +25,13 @@
 //! of the app), [`connections`] (every connection by its token), the loop
 //! itself ([`event_loop`]) and the [`master`].
 //!
+//! What a deployment adds, gunicorn's options by gunicorn's names:
+//! [`listeners`] (`--bind` as many times as wanted, TCP addresses and
+//! `unix:PATH` sockets mixed, the usual way behind nginx on the same
+//! machine) and [`forwarded`] (`--forwarded-allow-ips`: whose
+//! `X-Forwarded-For` and `X-Forwarded-Proto` set `REMOTE_ADDR` and
+//! `wsgi.url_scheme`, so that a client cannot claim another address).
+//!
 //! What one thread cannot do, it does not pretend to: the app is called for
 //! one request at a time, and while it runs (a slow query, a `sleep`, a
 //! slow upload being read by the app) the loop waits. Request bodies are
@@ -37,11 +44,14 @@ pub mod buffer;
 pub mod connection;
 pub mod connections;
 pub mod event_loop;
+pub mod forwarded;
 pub mod incoming;
+pub mod listeners;
 pub mod master;
 pub mod refusal;
 pub mod stepping;
 
 pub use connection::Timeouts;
 pub use event_loop::{EventLoop, LoopConfig};
+pub use listeners::{Bind, Listener};
 pub use master::{MasterConfig, MasterExit, run_master};

@@ -13,7 +13,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request};
 use stage_04::Responder;
@@ -26,6 +25,7 @@ mod socket;
 
 use crate::buffer::Buffer;
 use crate::incoming::{Progress, parse_input};
+use crate::listeners::Stream;
 use crate::stepping::InProgress;
 
 /// Bytes read from a socket at a time: the size every stage reads with.
@@ -109,7 +109,7 @@ pub enum Expired {
 /// One client connection: its buffers, where it stands, and until when it
 /// waits. The transitions below are the only places that change the phase
 /// or the deadline, so each wait has its timeout set where it begins.
-pub struct Connection<S = TcpStream> {
+pub struct Connection<S = Stream> {
     /// The socket, non-blocking.
     pub stream: S,
     /// Its two addresses.

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use pyo3::prelude::*;
 use stage_02::Limits;
@@ -27,13 +26,24 @@ use stage_05::chunked::ChunkLimits;
 
 use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
+use crate::forwarded::Trusted;
 use crate::incoming::Progress;
+use crate::listeners::{Accepting, Listener, Stream};
 
 mod calling;
 mod expiry;
 
-/// The listening socket's token; connections count up from 1.
-const LISTENER: Token = Token(0);
+/// The listening sockets' tokens count down from the top; connections'
+/// count up from 1.
+fn listener_token(index: usize) -> Token {
+    Token(usize::MAX - index)
+}
+
+/// Which listener a token is, if it is one's.
+fn listener_index(token: Token, listeners: usize) -> Option<usize> {
+    let index = usize::MAX - token.0;
+    (index < listeners).then_some(index)
+}
 
 /// Where the loop reports each finished request: the access log.
 type AccessLog = Box<dyn FnMut(&AccessEntry, &Outcome) + Send>;
@@ -57,6 +67,9 @@ pub struct LoopConfig {
     /// Whether each request is reported to the loop's log callback (the
     /// access log). Building the entries costs a little per request.
     pub access_log: bool,
+    /// The peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed (`--forwarded-allow-ips`).
+    pub trusted: Trusted,
 }
 
 impl Default for LoopConfig {
@@ -69,14 +82,15 @@ impl Default for LoopConfig {
             server_name: concat!("stage-06/", env!("CARGO_PKG_VERSION")).into(),
             multiprocess: false,
             access_log: true,
+            trusted: Trusted::default(),
         }
     }
 }
 
-/// One worker's event loop over a shared listening socket.
+/// One worker's event loop over shared listening sockets.
 pub struct EventLoop {
     poll: Poll,
-    listener: TcpListener,
+    listeners: Vec<Accepting>,
     listening: bool,
     connections: Connections,
     app: Py<PyAny>,
@@ -108,22 +122,29 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    /// A loop for `app` on `listener` (which must be non-blocking).
+    /// A loop for `app` accepting on every one of `listeners` (made
+    /// non-blocking here).
     pub fn new(
-        listener: std::net::TcpListener,
+        listeners: Vec<Listener>,
         app: Py<PyAny>,
         clock: Arc<dyn Clock + Send + Sync>,
         config: LoopConfig,
     ) -> io::Result<EventLoop> {
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut accepting = Vec::new();
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let mut listener = Accepting::new(listener)?;
+            poll.registry().register(
+                listener.source(),
+                listener_token(index),
+                Interest::READABLE,
+            )?;
+            accepting.push(listener);
+        }
         let writer = ResponseWriter::with_clock(clock, &config.server_name);
         Ok(EventLoop {
             poll,
-            listener,
+            listeners: accepting,
             listening: true,
             connections: Connections::default(),
             app,
@@ -155,9 +176,12 @@ impl EventLoop {
         self.beat(true);
     }
 
-    /// The address the loop accepts on.
+    /// The address of the first TCP socket the loop accepts on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listeners
+            .iter()
+            .find_map(Accepting::local_addr)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no TCP listener"))
     }
 
     // ANCHOR: run
@@ -199,8 +223,8 @@ impl EventLoop {
             self.now = Instant::now();
             // ANCHOR: serve_ready
             for event in events.iter() {
-                if event.token() == LISTENER {
-                    self.accept_all();
+                if let Some(index) = listener_index(event.token(), self.listeners.len()) {
+                    self.accept_all(index);
                 } else {
                     // Only a writable event says nothing new about input.
                     let readable =
@@ -253,14 +277,16 @@ impl EventLoop {
 
     fn stop_listening(&mut self) {
         if self.listening {
-            let _ = self.poll.registry().deregister(&mut self.listener);
+            for listener in &mut self.listeners {
+                let _ = self.poll.registry().deregister(listener.source());
+            }
             self.listening = false;
         }
     }
 
-    fn accept_all(&mut self) {
+    fn accept_all(&mut self, index: usize) {
         loop {
-            match self.listener.accept() {
+            match self.listeners[index].accept() {
                 Ok((stream, peer)) => self.add(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // Another worker took it, or a client reset at once.
@@ -273,12 +299,22 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let Ok(local) = stream.local_addr() else {
-            return;
+    fn add(&mut self, stream: Stream, peer: Option<SocketAddr>) {
+        let info = match (&stream, peer) {
+            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
+                Ok(local) => ConnectionInfo { local, peer },
+                Err(_) => return,
+            },
+            // No addresses at either end: environ says so instead (see
+            // `unix_environ`), and these stand in for them.
+            _ => {
+                let none = SocketAddr::from(([0, 0, 0, 0], 0));
+                ConnectionInfo {
+                    local: none,
+                    peer: none,
+                }
+            }
         };
-        let _ = stream.set_nodelay(true);
-        let info = ConnectionInfo { local, peer };
         let conn = Connection::new(stream, info, self.config.timeouts, self.now);
         // The poll reports a socket by its token, which is known once the
         // connection has its slot: register it then, or close it.

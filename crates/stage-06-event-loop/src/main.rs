@@ -2,7 +2,7 @@
 //! in one or more worker processes.
 
 use std::fs::File;
-use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,15 +13,30 @@ use stage_02::LimitArgs;
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_04::server::log_to_stderr;
+use stage_06::forwarded::Trusted;
+use stage_06::listeners::bind_all;
 use stage_06::master::{EXIT_LOAD_FAILED, stop_gracefully_when_master_dies};
-use stage_06::{EventLoop, LoopConfig, MasterConfig, MasterExit, Timeouts, run_master};
+use stage_06::{
+    Bind, EventLoop, Listener, LoopConfig, MasterConfig, MasterExit, Timeouts, run_master,
+};
 
 /// Serve a Python WSGI application to many connections at once.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    #[command(flatten)]
-    app: AppArgs,
+    /// Where to listen: HOST:PORT (port 0 picks a free port), or
+    /// unix:PATH for a Unix socket, the usual way behind a proxy on the
+    /// same machine (its file is made with mode 660 and removed on exit).
+    /// Repeat for several; the default is 127.0.0.1:8000.
+    #[arg(long = "bind", value_name = "ADDRESS")]
+    binds: Vec<String>,
+    /// A directory to put on sys.path before importing the app (repeatable).
+    #[arg(long = "pythonpath", value_name = "DIR")]
+    pythonpath: Vec<PathBuf>,
+    /// The application: module:callable (like app:application, imported
+    /// from the current directory) or path/to/file.py:callable. Without
+    /// it, a built-in demo app is served.
+    app: Option<String>,
     /// Worker processes: start with one per core, more if the app waits on a
     /// database or other services; 0 runs the event loop in this process,
     /// without a master.
@@ -44,12 +59,42 @@ struct Cli {
     /// Write no access log (gunicorn writes none unless asked).
     #[arg(long)]
     no_access_log: bool,
+    /// The proxies whose X-Forwarded-For and X-Forwarded-Proto set
+    /// REMOTE_ADDR and wsgi.url_scheme: addresses and networks
+    /// (10.0.0.0/8) separated by commas, or * for every peer (then the
+    /// left-most X-Forwarded-For entry is the client: only for a proxy that
+    /// replaces the header). From other peers these headers change
+    /// nothing. A peer over a Unix socket is always believed.
+    #[arg(long, value_name = "IPS", default_value = "127.0.0.1,::1")]
+    forwarded_allow_ips: Trusted,
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| format!("--{flag} must be a positive number of seconds"))
 }
+
+impl Cli {
+    /// The `--bind` values, or the default every stage listens on.
+    fn binds(&self) -> Vec<Bind> {
+        if self.binds.is_empty() {
+            return vec![Bind::parse(DEFAULT_BIND)];
+        }
+        self.binds.iter().map(|text| Bind::parse(text)).collect()
+    }
+
+    /// What stage-04's app loader needs: where the app is. (Its `--bind`
+    /// takes one address; this stage's, several.)
+    fn app_args(&self) -> AppArgs {
+        AppArgs {
+            bind: DEFAULT_BIND.into(),
+            pythonpath: self.pythonpath.clone(),
+            app: self.app.clone(),
+        }
+    }
+}
+
+const DEFAULT_BIND: &str = "127.0.0.1:8000";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -72,6 +117,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         },
         multiprocess: cli.workers > 1,
         access_log: !cli.no_access_log,
+        trusted: cli.forwarded_allow_ips.clone(),
         ..LoopConfig::default()
     };
     let master = MasterConfig {
@@ -79,12 +125,15 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         timeout: seconds(cli.timeout, "timeout")?,
         graceful_timeout: seconds(cli.graceful_timeout, "graceful-timeout")?,
     };
-    let listener = TcpListener::bind(&cli.app.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", cli.app.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Socket files are removed when `_files` is dropped, at the end of
+    // this function: in the master (or the only process), never in a
+    // worker, which leaves by `exit` and runs no destructors.
+    let (listeners, _files) = bind_all(&cli.binds())?;
     let announce = || {
-        eprintln!("stage-06: Listening on http://{addr}");
-        let spec = cli.app.app.as_deref().unwrap_or("the built-in demo app");
+        for listener in &listeners {
+            eprintln!("stage-06: Listening on {}", listener.describe());
+        }
+        let spec = cli.app.as_deref().unwrap_or("the built-in demo app");
         match cli.workers {
             0 => eprintln!(
                 "stage-06: serving {spec} in this process (no master, no worker processes)"
@@ -98,7 +147,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         return Ok(
             match serve(
                 cli,
-                &listener,
+                &listeners,
                 &config,
                 master.graceful_timeout,
                 None,
@@ -112,14 +161,14 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     let worker = |heartbeat| {
         serve(
             cli,
-            &listener,
+            &listeners,
             &config,
             master.graceful_timeout,
             Some(heartbeat),
             || {},
         )
     };
-    match run_master(&listener, &master, worker, announce) {
+    match run_master(&listeners, &master, worker, announce) {
         Ok(MasterExit::Stopped) => {
             eprintln!("stage-06: stopped");
             Ok(ExitCode::SUCCESS)
@@ -137,22 +186,24 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
 /// mode runs this in its own process. Returns the process's exit code.
 fn serve(
     cli: &Cli,
-    listener: &TcpListener,
+    listeners: &[Listener],
     config: &LoopConfig,
     graceful: Duration,
     heartbeat: Option<File>,
     ready: impl FnOnce(),
 ) -> i32 {
-    let (app, _) = match load(&cli.app) {
+    let (app, _) = match load(&cli.app_args()) {
         Ok(loaded) => loaded,
         Err(failure) => {
             eprintln!("stage-06: {}", failure.message);
             return EXIT_LOAD_FAILED;
         }
     };
-    let prepared = listener
-        .try_clone()
-        .and_then(|listener| EventLoop::new(listener, app, Arc::new(SystemClock), config.clone()))
+    let prepared = listeners
+        .iter()
+        .map(Listener::try_clone)
+        .collect::<std::io::Result<Vec<_>>>()
+        .and_then(|listeners| EventLoop::new(listeners, app, Arc::new(SystemClock), config.clone()))
         .and_then(|event_loop| {
             for signal in [SIGTERM, SIGINT] {
                 signal_hook::flag::register(signal, event_loop.stop_flag())?;

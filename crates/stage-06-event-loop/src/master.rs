@@ -19,7 +19,6 @@
 //! other thread held at that moment would stay locked forever.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +29,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::listeners::Listener;
 
 /// The exit code of a worker that could not load the app.
 pub const EXIT_LOAD_FAILED: i32 = 3;
@@ -122,12 +123,12 @@ fn modified(path: &PathBuf) -> Option<SystemTime> {
 }
 
 // ANCHOR: run_master
-/// Runs `config.workers` workers on `listener` until SIGINT or SIGTERM;
+/// Runs `config.workers` workers on `listeners` until SIGINT or SIGTERM;
 /// SIGHUP replaces them with new ones (new code is loaded) without
 /// dropping a connection. `ready` is called once the first workers have
 /// loaded the app.
 pub fn run_master(
-    listener: &TcpListener,
+    listeners: &[Listener],
     config: &MasterConfig,
     work: impl Fn(File) -> i32,
     ready: impl FnOnce(),
@@ -138,7 +139,7 @@ pub fn run_master(
     signal_hook::flag::register(SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
-    let _ = listener; // shared by every fork: the kernel spreads connections over the workers
+    let _ = listeners; // shared by every fork: the kernel spreads connections over the workers
     let dir = std::env::temp_dir();
     let mut serial = 0usize;
     let mut next_heartbeat = || {

@@ -81,11 +81,12 @@ pub const CHAPTERS: [Chapter; 6] = [
 ];
 
 /// Test files that drive a stage's binary: a chapter crate has no binary.
-const BINARY_TESTS: [&str; 4] = [
+const BINARY_TESTS: [&str; 5] = [
     "tests/cli.rs",
     "tests/echo.rs",
     "tests/concurrency.rs",
     "tests/workers.rs",
+    "tests/proxy.rs",
 ];
 
 impl Chapter {

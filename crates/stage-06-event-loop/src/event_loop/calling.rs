@@ -7,6 +7,8 @@
 //! take it.
 
 use std::io;
+use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -24,6 +26,8 @@ use stage_05::persist::after_response;
 use super::EventLoop;
 use crate::buffer::Buffer;
 use crate::connection::{Connection, Exchange};
+use crate::forwarded::{apply as apply_forwarded, forwarded};
+use crate::listeners::Stream;
 use crate::refusal::Refusal;
 use crate::stepping::{Step, begin};
 
@@ -105,6 +109,8 @@ impl EventLoop {
             let environ = self
                 .connection_environ(py, conn)?
                 .environ(py, &request, input)?;
+            let proxy = forwarded(&request, peer_ip(conn), &self.config.trusted);
+            apply_forwarded(&environ, &proxy)?;
             let step = begin(py, self.app.bind(py), environ, &responder);
             Ok((responder.unbind(), step))
         })();
@@ -190,6 +196,11 @@ impl EventLoop {
         if first && self.config.multiprocess {
             environ.set(py, "wsgi.multiprocess", true)?;
         }
+        if first {
+            if let Some(path) = conn.stream.unix_path() {
+                unix_environ(py, environ, &path)?;
+            }
+        }
         Ok(environ)
     }
 
@@ -261,6 +272,28 @@ impl Sink for SharedOutput {
             .extend_from_slice(bytes);
         Ok(())
     }
+}
+
+/// The connection's peer address; `None` over a Unix socket.
+pub(super) fn peer_ip(conn: &Connection) -> Option<IpAddr> {
+    match conn.stream {
+        Stream::Tcp(_) => Some(conn.info.peer.ip()),
+        Stream::Unix(_) => None,
+    }
+}
+
+/// A connection over a Unix socket has no addresses, so the entries
+/// that would hold them say so, as gunicorn's do: `REMOTE_ADDR` empty and
+/// no `REMOTE_PORT` (CGI wants a network address, and there is none; a
+/// proxy in front says who the client is in `X-Forwarded-For`), and the
+/// socket's path as `SERVER_NAME`, with an empty `SERVER_PORT`. Apps
+/// rebuild URLs from `HTTP_HOST` first (PEP 3333), which every HTTP/1.1
+/// request has, so these two are seldom read.
+fn unix_environ(py: Python<'_>, environ: &ConnectionEnviron, path: &Path) -> PyResult<()> {
+    environ.set(py, "REMOTE_ADDR", "")?;
+    environ.remove(py, "REMOTE_PORT")?;
+    environ.set(py, "SERVER_NAME", path.to_string_lossy())?;
+    environ.set(py, "SERVER_PORT", "")
 }
 
 fn release(responder: &Bound<'_, Responder>) {
