@@ -66,6 +66,9 @@ pub struct Exchange {
     pub progress: Option<InProgress>,
     /// Whether the connection may carry another request after this one.
     pub keep_open: bool,
+    /// When the request was complete and the app about to be called:
+    /// where the access log's duration counts from.
+    pub started: Instant,
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -207,19 +210,22 @@ impl<S> Connection<S> {
         progress
     }
 
-    /// The app has been called: its response is being produced and sent.
+    /// The app has been called (at `started`): its response is being
+    /// produced and sent.
     pub fn respond(
         &mut self,
         request: Request,
         responder: Py<Responder>,
         progress: Option<InProgress>,
         keep_open: bool,
+        started: Instant,
     ) {
         self.phase = Phase::Responding(Exchange {
             request,
             responder,
             progress,
             keep_open,
+            started,
         });
     }
 

@@ -18,12 +18,11 @@ use mio::{Events, Interest, Poll, Token};
 use pyo3::prelude::*;
 use stage_02::Limits;
 use stage_03::{Clock, ResponseWriter};
-use stage_04::Outcome;
 use stage_04::environ::ConnectionInfo;
-use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
 use stage_05::chunked::ChunkLimits;
 
+use crate::access_log::Finished;
 use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
 use crate::forwarded::Trusted;
@@ -46,7 +45,7 @@ fn listener_index(token: Token, listeners: usize) -> Option<usize> {
 }
 
 /// Where the loop reports each finished request: the access log.
-type AccessLog = Box<dyn FnMut(&AccessEntry, &Outcome) + Send>;
+type AccessLog = Box<dyn FnMut(&Finished<'_>) + Send>;
 
 /// Limits, timeouts and buffer sizes of the loop.
 #[derive(Debug, Clone)]
@@ -70,6 +69,10 @@ pub struct LoopConfig {
     /// The peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are
     /// believed (`--forwarded-allow-ips`).
     pub trusted: Trusted,
+    /// After this many requests the loop stops as on SIGTERM, so that its
+    /// master replaces the worker (`--max-requests`, with the jitter
+    /// already added): memory an app leaks is given back.
+    pub max_requests: Option<u64>,
 }
 
 impl Default for LoopConfig {
@@ -83,6 +86,7 @@ impl Default for LoopConfig {
             multiprocess: false,
             access_log: true,
             trusted: Trusted::default(),
+            max_requests: None,
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct EventLoop {
     yielded: Vec<Token>,
     /// Set by `pump` when it stops at the end of a turn.
     turn_over: bool,
+    /// Requests handed to the app so far (for `max_requests`).
+    served: u64,
 }
 
 impl EventLoop {
@@ -159,7 +165,8 @@ impl EventLoop {
             scratch: vec![0; READ_CHUNK],
             yielded: Vec::new(),
             turn_over: false,
-            log: Box::new(|_, _| {}),
+            served: 0,
+            log: Box::new(|_| {}),
         })
     }
 
@@ -191,7 +198,7 @@ impl EventLoop {
     pub fn run(
         &mut self,
         graceful: Duration,
-        log: impl FnMut(&AccessEntry, &Outcome) + Send + 'static,
+        log: impl FnMut(&Finished<'_>) + Send + 'static,
     ) -> io::Result<()> {
         self.log = Box::new(log);
         // The GIL is held while the loop works, and released while it
@@ -266,6 +273,23 @@ impl EventLoop {
     }
     // ANCHOR_END: run_attached
 
+    /// Counts a request handed to the app; at `max_requests`, the loop
+    /// starts to stop. The request being counted was already promised
+    /// keep-alive or not (`dispatch`); the connection's next request, if
+    /// one comes, is answered with `Connection: close`, and the client
+    /// opens a new connection, which a fresh worker accepts.
+    fn count_request(&mut self) {
+        self.served += 1;
+        if self.config.max_requests == Some(self.served) {
+            crate::info!(
+                "worker {} has served {} requests (--max-requests): finishing them, then exiting",
+                std::process::id(),
+                self.served
+            );
+            self.stopping.store(true, Ordering::SeqCst);
+        }
+    }
+
     fn beat(&mut self, now: bool) {
         if let Some(file) = &self.heartbeat {
             if now || self.last_beat.elapsed() >= Duration::from_secs(1) {
@@ -292,7 +316,7 @@ impl EventLoop {
                 // Another worker took it, or a client reset at once.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    eprintln!("stage-06: accept failed: {e}");
+                    crate::error!("accept failed: {e}");
                     return;
                 }
             }

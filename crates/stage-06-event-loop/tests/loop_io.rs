@@ -296,7 +296,7 @@ fn a_response_cut_by_the_graceful_timeout_still_has_its_close_called() {
     let mut event_loop =
         stage_06::EventLoop::new(vec![listener.into()], app, clock, common::quiet()).unwrap();
     let stop = event_loop.stop_flag();
-    let running = thread::spawn(move || event_loop.run(Duration::from_millis(300), |_, _| {}));
+    let running = thread::spawn(move || event_loop.run(Duration::from_millis(300), |_| {}));
 
     let marker = std::env::temp_dir().join(format!("stage-06-cut-{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);

@@ -81,12 +81,13 @@ pub const CHAPTERS: [Chapter; 6] = [
 ];
 
 /// Test files that drive a stage's binary: a chapter crate has no binary.
-const BINARY_TESTS: [&str; 5] = [
+const BINARY_TESTS: [&str; 6] = [
     "tests/cli.rs",
     "tests/echo.rs",
     "tests/concurrency.rs",
     "tests/workers.rs",
     "tests/proxy.rs",
+    "tests/logs.rs",
 ];
 
 impl Chapter {

@@ -40,7 +40,7 @@ pub fn serve(config: LoopConfig) -> SocketAddr {
         config,
     )
     .unwrap();
-    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_, _| {}));
+    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_| {}));
     addr
 }
 

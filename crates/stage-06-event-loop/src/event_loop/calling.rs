@@ -15,15 +15,15 @@ use std::time::Instant;
 
 use pyo3::prelude::*;
 use stage_02::Request;
-use stage_04::environ::ConnectionInfo;
 use stage_04::environ::cache::ConnectionEnviron;
 use stage_04::input::Input;
 use stage_04::respond::Sink;
-use stage_04::server::{access_entry, send_refusal};
+use stage_04::server::send_refusal;
 use stage_04::{AfterResponse, Outcome, Responder};
 use stage_05::persist::after_response;
 
 use super::EventLoop;
+use crate::access_log::Finished;
 use crate::buffer::Buffer;
 use crate::connection::{Connection, Exchange};
 use crate::forwarded::{apply as apply_forwarded, forwarded};
@@ -46,6 +46,7 @@ impl EventLoop {
             request,
             responder,
             progress,
+            started,
             ..
         }) = conn.end_exchange()
         {
@@ -62,16 +63,32 @@ impl EventLoop {
                 },
             };
             release(responder);
-            self.record(&conn.info, Some(&request), &outcome);
+            self.record(conn, Some(&request), &outcome, Some(started));
         }
         false
     }
 
-    /// Reports a request to the log callback, if there is an access log.
-    fn record(&mut self, info: &ConnectionInfo, request: Option<&Request>, outcome: &Outcome) {
-        if self.config.access_log {
-            (self.log)(&access_entry(info, request, outcome), outcome);
+    /// Reports a request to the log callback, if there is an access log,
+    /// with `REMOTE_ADDR` as the app saw it and the time since `started`.
+    fn record(
+        &mut self,
+        conn: &Connection,
+        request: Option<&Request>,
+        outcome: &Outcome,
+        started: Option<Instant>,
+    ) {
+        if !self.config.access_log {
+            return;
         }
+        let peer = peer_ip(conn);
+        let client = request.and_then(|r| forwarded(r, peer, &self.config.trusted).client);
+        let remote = client.or(peer).map(|ip| ip.to_string()).unwrap_or_default();
+        (self.log)(&Finished {
+            request,
+            outcome,
+            remote: &remote,
+            duration: started.map(|s| s.elapsed()).unwrap_or_default(),
+        });
     }
 
     /// Answers a request that never reached the app, and closes.
@@ -83,7 +100,7 @@ impl EventLoop {
     ) {
         let message = format!("{why}\n");
         let outcome = send_refusal(&self.writer, &mut *conn.output(), why.status(), &message);
-        self.record(&conn.info, request, &outcome);
+        self.record(conn, request, &outcome, None);
         conn.close_after_output(self.now);
     }
 
@@ -100,6 +117,8 @@ impl EventLoop {
         body: Vec<u8>,
     ) -> Option<bool> {
         let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
+        self.count_request();
+        let called_at = Instant::now();
         let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
         let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
         let responder = Responder::new(sink, self.writer.clone(), &request.method, after);
@@ -117,16 +136,16 @@ impl EventLoop {
         // ANCHOR: dispatch_started
         match started {
             Ok((responder, Step::More(progress))) => {
-                conn.respond(request, responder, Some(progress), keep_open);
+                conn.respond(request, responder, Some(progress), keep_open, called_at);
                 self.pump(py, conn)?;
             }
             Ok((responder, Step::Done(outcome))) => {
-                conn.respond(request, responder, None, keep_open);
+                conn.respond(request, responder, None, keep_open, called_at);
                 self.finish(py, conn, outcome);
             }
             Err(error) => {
                 let traceback = stage_04::python::traceback_text(py, &error);
-                eprint!("stage-06: cannot call the application:\n{traceback}");
+                crate::error!("cannot call the application:\n{traceback}");
                 self.refuse_and_close(conn, &Refusal::ServerError, Some(&request));
             }
         }
@@ -224,15 +243,16 @@ impl EventLoop {
             request,
             responder,
             keep_open,
+            started,
             ..
         }) = conn.end_exchange()
         else {
             return;
         };
         release(responder.bind(py));
-        self.record(&conn.info, Some(&request), &outcome);
+        self.record(conn, Some(&request), &outcome, Some(started));
         if let Some(traceback) = &outcome.error {
-            eprint!("stage-06: the application raised an exception:\n{traceback}");
+            crate::error!("the application raised an exception:\n{traceback}");
         }
         // Whether the connection stays open was said in the response's
         // head (`dispatch`). A stop that came meanwhile does not change it:
