@@ -295,7 +295,7 @@ impl Sink for SharedOutput {
 }
 
 /// The connection's peer address; `None` over a Unix socket.
-pub(super) fn peer_ip(conn: &Connection) -> Option<IpAddr> {
+fn peer_ip(conn: &Connection) -> Option<IpAddr> {
     match conn.stream {
         Stream::Tcp(_) => Some(conn.info.peer.ip()),
         Stream::Unix(_) => None,
