@@ -301,10 +301,12 @@ fn peer_ip(conn: &Connection) -> Option<IpAddr> {
 }
 
 /// A connection over a Unix socket has no addresses, so the entries
-/// that would hold them say so, as gunicorn's do: `REMOTE_ADDR` empty and
+/// that would hold them say so. As in gunicorn: `REMOTE_ADDR` empty and
 /// no `REMOTE_PORT` (CGI wants a network address, and there is none; a
-/// proxy in front says who the client is in `X-Forwarded-For`), and the
-/// socket's path as `SERVER_NAME`, with an empty `SERVER_PORT`. Apps
+/// proxy in front says who the client is in `X-Forwarded-For`). Then the
+/// socket's path as `SERVER_NAME`, with an empty `SERVER_PORT`, which is
+/// what gunicorn says when a request has no `Host` (with one, it splits
+/// `Host`; this is made once per connection, not per request). Apps
 /// rebuild URLs from `HTTP_HOST` first (PEP 3333), which every HTTP/1.1
 /// request has, so these two are seldom read.
 fn unix_environ(py: Python<'_>, environ: &ConnectionEnviron, path: &Path) -> PyResult<()> {
