@@ -514,6 +514,34 @@ fn max_requests_replaces_workers_while_clients_loop_without_an_error() {
     );
 }
 
+/// `/pid` on a connection of its own; a failure says which request, how
+/// it failed, and what the server said, since it would be a request lost
+/// while a worker was replaced.
+fn pid_on_a_new_connection(server: &ServerProcess, attempt: usize) -> String {
+    use std::io::Read;
+    let exchanged = (|| -> std::io::Result<Vec<u8>> {
+        let mut stream = std::net::TcpStream::connect(server.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.write_all(b"GET /pid HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response)?;
+        Ok(response)
+    })();
+    match exchanged {
+        Ok(response) if status_of(&response) == Some(200) => String::from_utf8_lossy(&response)
+            .rsplit("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        other => panic!(
+            "request {attempt}: {:?}\nserver:\n{}",
+            other.map(|r| visible(&r)),
+            server.stderr()
+        ),
+    }
+}
+
 #[test]
 fn max_requests_jitter_spreads_the_limits() {
     let server = start(&[
@@ -528,7 +556,9 @@ fn max_requests_jitter_spreads_the_limits() {
     ]);
     // One worker, one request per connection: each worker answers a run
     // of requests, then the next one takes over.
-    let pids: Vec<String> = (0..80).map(|_| body_of(&server, "/pid")).collect();
+    let pids: Vec<String> = (0..80)
+        .map(|attempt| pid_on_a_new_connection(&server, attempt))
+        .collect();
     let mut runs: Vec<usize> = Vec::new();
     for (index, pid) in pids.iter().enumerate() {
         if index > 0 && *pid == pids[index - 1] {
