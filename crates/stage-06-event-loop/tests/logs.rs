@@ -152,24 +152,46 @@ fn the_access_log_format_has_the_duration_and_the_atoms_asked_for() {
     assert_eq!(fields[10], format!("<{pid}>"), "the worker's pid: {line}");
 }
 
+/// A server started by [`start_on_socket`], stopped with SIGTERM when
+/// dropped, so that a test that fails half-way leaves no server behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let child = &mut self.0;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while matches!(child.try_wait(), Ok(None)) {
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 /// The server with `args`, listening only on the Unix socket `socket`
 /// (its standard error may be a file now, so no `Listening on` line is
 /// waited for: the socket is).
-fn start_on_socket(socket: &Path, args: &[&str]) -> Child {
-    let mut child = Command::new(BIN)
-        .arg("--bind")
-        .arg(format!("unix:{}", socket.display()))
-        .args(args)
-        .current_dir(apps_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn start_on_socket(socket: &Path, args: &[&str]) -> Running {
+    let mut server = Running(
+        Command::new(BIN)
+            .arg("--bind")
+            .arg(format!("unix:{}", socket.display()))
+            .args(args)
+            .current_dir(apps_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let started = Instant::now();
     while UnixStream::connect(socket).is_err() {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            server.0.try_wait().unwrap().is_none(),
             "the server exited early"
         );
         assert!(
@@ -178,7 +200,7 @@ fn start_on_socket(socket: &Path, args: &[&str]) -> Child {
         );
         thread::sleep(Duration::from_millis(20));
     }
-    child
+    server
 }
 
 fn get_unix(socket: &Path, target: &str) {
@@ -195,17 +217,8 @@ fn get_unix(socket: &Path, target: &str) {
 }
 
 /// SIGTERM, and waits for the exit.
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
+fn stop(server: Running) {
+    drop(server);
 }
 
 #[test]
