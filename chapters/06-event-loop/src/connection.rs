@@ -16,7 +16,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request};
 use stage_04::Responder;
@@ -29,6 +28,7 @@ mod socket;
 
 use crate::buffer::Buffer;
 use crate::incoming::{Progress, parse_input};
+use crate::listeners::Stream;
 use crate::stepping::InProgress;
 
 /// Bytes read from a socket at a time: the size every stage reads with.
@@ -69,6 +69,9 @@ pub struct Exchange {
     pub progress: Option<InProgress>,
     /// Whether the connection may carry another request after this one.
     pub keep_open: bool,
+    /// When the request was complete and the app about to be called:
+    /// where the access log's duration counts from.
+    pub started: Instant,
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -112,7 +115,7 @@ pub enum Expired {
 /// One client connection: its buffers, where it stands, and until when it
 /// waits. The transitions below are the only places that change the phase
 /// or the deadline, so each wait has its timeout set where it begins.
-pub struct Connection<S = TcpStream> {
+pub struct Connection<S = Stream> {
     /// The socket, non-blocking.
     pub stream: S,
     /// Its two addresses.
@@ -210,19 +213,22 @@ impl<S> Connection<S> {
         progress
     }
 
-    /// The app has been called: its response is being produced and sent.
+    /// The app has been called (at `started`): its response is being
+    /// produced and sent.
     pub fn respond(
         &mut self,
         request: Request,
         responder: Py<Responder>,
         progress: Option<InProgress>,
         keep_open: bool,
+        started: Instant,
     ) {
         self.phase = Phase::Responding(Exchange {
             request,
             responder,
             progress,
             keep_open,
+            started,
         });
     }
 

@@ -95,7 +95,7 @@ mod tests {
             local: stream.local_addr().unwrap(),
             peer: stream.peer_addr().unwrap(),
         };
-        let stream = mio::net::TcpStream::from_std(stream);
+        let stream = mio::net::TcpStream::from_std(stream).into();
         Connection::new(stream, info, Default::default(), Instant::now())
     }
 

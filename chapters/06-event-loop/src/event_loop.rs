@@ -17,30 +17,39 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use pyo3::prelude::*;
 use stage_02::Limits;
 use stage_03::{Clock, ResponseWriter};
-use stage_04::Outcome;
 use stage_04::environ::ConnectionInfo;
-use stage_04::log::AccessEntry;
 use stage_04::respond::Writer;
 use stage_05::chunked::ChunkLimits;
 
+use crate::access_log::Finished;
 use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
+use crate::forwarded::Trusted;
 use crate::incoming::Progress;
+use crate::listeners::{Accepting, Listener, Stream};
 
 mod calling;
 mod expiry;
 mod sending;
 
-/// The listening socket's token; connections count up from 1.
-const LISTENER: Token = Token(0);
+/// The listening sockets' tokens count down from the top; connections'
+/// count up from 1.
+fn listener_token(index: usize) -> Token {
+    Token(usize::MAX - index)
+}
+
+/// Which listener a token is, if it is one's.
+fn listener_index(token: Token, listeners: usize) -> Option<usize> {
+    let index = usize::MAX - token.0;
+    (index < listeners).then_some(index)
+}
 
 /// Where the loop reports each finished request: the access log.
-type AccessLog = Box<dyn FnMut(&AccessEntry, &Outcome) + Send>;
+type AccessLog = Box<dyn FnMut(&Finished<'_>) + Send>;
 
 /// Limits, timeouts and buffer sizes of the loop.
 #[derive(Debug, Clone)]
@@ -61,6 +70,13 @@ pub struct LoopConfig {
     /// Whether each request is reported to the loop's log callback (the
     /// access log). Building the entries costs a little per request.
     pub access_log: bool,
+    /// The peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed (`--forwarded-allow-ips`).
+    pub trusted: Trusted,
+    /// After this many requests the loop stops as on SIGTERM, so that its
+    /// master replaces the worker (`--max-requests`, with the jitter
+    /// already added): memory an app leaks is given back.
+    pub max_requests: Option<u64>,
 }
 
 impl Default for LoopConfig {
@@ -73,14 +89,16 @@ impl Default for LoopConfig {
             server_name: concat!("stage-06/", env!("CARGO_PKG_VERSION")).into(),
             multiprocess: false,
             access_log: true,
+            trusted: Trusted::default(),
+            max_requests: None,
         }
     }
 }
 
-/// One worker's event loop over a shared listening socket.
+/// One worker's event loop over shared listening sockets.
 pub struct EventLoop {
     poll: Poll,
-    listener: TcpListener,
+    listeners: Vec<Accepting>,
     listening: bool,
     connections: Connections,
     app: Py<PyAny>,
@@ -109,25 +127,34 @@ pub struct EventLoop {
     yielded: Vec<Token>,
     /// Set by `pump` when it stops at the end of a turn.
     turn_over: bool,
+    /// Requests handed to the app so far (for `max_requests`).
+    served: u64,
 }
 
 impl EventLoop {
-    /// A loop for `app` on `listener` (which must be non-blocking).
+    /// A loop for `app` accepting on every one of `listeners` (made
+    /// non-blocking here).
     pub fn new(
-        listener: std::net::TcpListener,
+        listeners: Vec<Listener>,
         app: Py<PyAny>,
         clock: Arc<dyn Clock + Send + Sync>,
         config: LoopConfig,
     ) -> io::Result<EventLoop> {
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut accepting = Vec::new();
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let mut listener = Accepting::new(listener)?;
+            poll.registry().register(
+                listener.source(),
+                listener_token(index),
+                Interest::READABLE,
+            )?;
+            accepting.push(listener);
+        }
         let writer = ResponseWriter::with_clock(clock, &config.server_name);
         Ok(EventLoop {
             poll,
-            listener,
+            listeners: accepting,
             listening: true,
             connections: Connections::default(),
             app,
@@ -142,7 +169,8 @@ impl EventLoop {
             scratch: vec![0; READ_CHUNK],
             yielded: Vec::new(),
             turn_over: false,
-            log: Box::new(|_, _| {}),
+            served: 0,
+            log: Box::new(|_| {}),
         })
     }
 
@@ -159,9 +187,12 @@ impl EventLoop {
         self.beat(true);
     }
 
-    /// The address the loop accepts on.
+    /// The address of the first TCP socket the loop accepts on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listeners
+            .iter()
+            .find_map(Accepting::local_addr)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no TCP listener"))
     }
 
     // ANCHOR: run
@@ -171,7 +202,7 @@ impl EventLoop {
     pub fn run(
         &mut self,
         graceful: Duration,
-        log: impl FnMut(&AccessEntry, &Outcome) + Send + 'static,
+        log: impl FnMut(&Finished<'_>) + Send + 'static,
     ) -> io::Result<()> {
         self.log = Box::new(log);
         // The GIL is held while the loop works, and released while it
@@ -203,8 +234,8 @@ impl EventLoop {
             self.now = Instant::now();
             // ANCHOR: serve_ready
             for event in events.iter() {
-                if event.token() == LISTENER {
-                    self.accept_all();
+                if let Some(index) = listener_index(event.token(), self.listeners.len()) {
+                    self.accept_all(index);
                 } else {
                     // Only a writable event says nothing new about input.
                     let readable =
@@ -246,6 +277,23 @@ impl EventLoop {
     }
     // ANCHOR_END: run_attached
 
+    /// Counts a request handed to the app; at `max_requests`, the loop
+    /// starts to stop. The request being counted was already promised
+    /// keep-alive or not (`dispatch`); the connection's next request, if
+    /// one comes, is answered with `Connection: close`, and the client
+    /// opens a new connection, which a fresh worker accepts.
+    fn count_request(&mut self) {
+        self.served += 1;
+        if self.config.max_requests == Some(self.served) {
+            crate::info!(
+                "worker {} has served {} requests (--max-requests): finishing them, then exiting",
+                std::process::id(),
+                self.served
+            );
+            self.stopping.store(true, Ordering::SeqCst);
+        }
+    }
+
     fn beat(&mut self, now: bool) {
         if let Some(file) = &self.heartbeat {
             if now || self.last_beat.elapsed() >= Duration::from_secs(1) {
@@ -257,32 +305,44 @@ impl EventLoop {
 
     fn stop_listening(&mut self) {
         if self.listening {
-            let _ = self.poll.registry().deregister(&mut self.listener);
+            for listener in &mut self.listeners {
+                let _ = self.poll.registry().deregister(listener.source());
+            }
             self.listening = false;
         }
     }
 
-    fn accept_all(&mut self) {
+    fn accept_all(&mut self, index: usize) {
         loop {
-            match self.listener.accept() {
+            match self.listeners[index].accept() {
                 Ok((stream, peer)) => self.add(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // Another worker took it, or a client reset at once.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    eprintln!("stage-06: accept failed: {e}");
+                    crate::error!("accept failed: {e}");
                     return;
                 }
             }
         }
     }
 
-    fn add(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let Ok(local) = stream.local_addr() else {
-            return;
+    fn add(&mut self, stream: Stream, peer: Option<SocketAddr>) {
+        let info = match (&stream, peer) {
+            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
+                Ok(local) => ConnectionInfo { local, peer },
+                Err(_) => return,
+            },
+            // No addresses at either end: environ says so instead (see
+            // `unix_environ`), and these stand in for them.
+            _ => {
+                let none = SocketAddr::from(([0, 0, 0, 0], 0));
+                ConnectionInfo {
+                    local: none,
+                    peer: none,
+                }
+            }
         };
-        let _ = stream.set_nodelay(true);
-        let info = ConnectionInfo { local, peer };
         let conn = Connection::new(stream, info, self.config.timeouts, self.now);
         // The poll reports a socket by its token, which is known once the
         // connection has its slot: register it then, or close it.

@@ -22,6 +22,19 @@
 //! [`refusal`] (why the server answers instead of the app), [`connections`] (every connection by its token), the loop
 //! itself ([`event_loop`]) and the [`master`].
 //!
+//! What a deployment adds, gunicorn's options by gunicorn's names:
+//! [`listeners`] (`--bind` as many times as wanted, TCP addresses and
+//! `unix:PATH` sockets mixed, the usual way behind nginx on the same
+//! machine) and [`forwarded`] (`--forwarded-allow-ips`: whose
+//! `X-Forwarded-For` and `X-Forwarded-Proto` set `REMOTE_ADDR` and
+//! `wsgi.url_scheme`, so that a client cannot claim another address).
+//! Workers are recycled after `--max-requests` (plus `--max-requests-jitter`),
+//! against an app's slow leaks: the worker finishes what it has and
+//! exits, and the [`master`] starts another, as for any worker that ends.
+//! The logs: [`access_log`] (`--access-logfile`, and `--access-logformat`
+//! with gunicorn's atoms, the request's duration among them) and
+//! [`logging`] (`--error-logfile`, `--log-level`).
+//!
 //! What one thread cannot do, it does not pretend to: the app is called for
 //! one request at a time, and while it runs (a slow query, a `sleep`, a
 //! slow upload being read by the app) the loop waits. Request bodies are
@@ -30,15 +43,20 @@
 //! slow app; chapter 6 of the book explains why threads help less than one
 //! would hope, because of the GIL.
 
+pub mod access_log;
 pub mod buffer;
 pub mod connection;
 pub mod connections;
 pub mod event_loop;
+pub mod forwarded;
 pub mod incoming;
+pub mod listeners;
+pub mod logging;
 pub mod master;
 pub mod refusal;
 pub mod stepping;
 
 pub use connection::Timeouts;
 pub use event_loop::{EventLoop, LoopConfig};
+pub use listeners::{Bind, Listener};
 pub use master::{MasterConfig, MasterExit, run_master};

@@ -19,7 +19,6 @@
 //! other thread held at that moment would stay locked forever.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +29,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::listeners::Listener;
 
 /// The exit code of a worker that could not load the app.
 pub const EXIT_LOAD_FAILED: i32 = 3;
@@ -108,8 +109,8 @@ pub fn stop_gracefully_when_master_dies() {
 fn signal_on_master_death(signal: Signal) {
     #[cfg(target_os = "linux")]
     if let Err(e) = nix::sys::prctl::set_pdeathsig(signal) {
-        eprintln!(
-            "stage-06: worker {}: cannot ask to hear of the master's death: {e}",
+        crate::warning!(
+            "worker {}: cannot ask to hear of the master's death: {e}",
             std::process::id()
         );
     }
@@ -117,17 +118,41 @@ fn signal_on_master_death(signal: Signal) {
     let _ = signal;
 }
 
+/// A worker's `--max-requests` with its jitter: `max` plus `random`
+/// brought into 0..=`jitter`; `None` (no limit) when `max` is 0.
+pub fn request_limit(max: u64, jitter: u64, random: u64) -> Option<u64> {
+    if max == 0 {
+        return None;
+    }
+    Some(max.saturating_add(random % jitter.saturating_add(1)))
+}
+
+/// A random number for this process. Drawn after the fork: a generator
+/// seeded once in the master would give every worker the same draw, as
+/// each is a copy of the master's memory; the std hasher's keys are such
+/// a seed, so the worker's own pid and the time go in too.
+pub fn worker_random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    hasher.write_u32(nanos);
+    hasher.finish()
+}
+
 fn modified(path: &PathBuf) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 // ANCHOR: run_master
-/// Runs `config.workers` workers on `listener` until SIGINT or SIGTERM;
+/// Runs `config.workers` workers on `listeners` until SIGINT or SIGTERM;
 /// SIGHUP replaces them with new ones (new code is loaded) without
 /// dropping a connection. `ready` is called once the first workers have
 /// loaded the app.
 pub fn run_master(
-    listener: &TcpListener,
+    listeners: &[Listener],
     config: &MasterConfig,
     work: impl Fn(File) -> i32,
     ready: impl FnOnce(),
@@ -138,7 +163,7 @@ pub fn run_master(
     signal_hook::flag::register(SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
-    let _ = listener; // shared by every fork: the kernel spreads connections over the workers
+    let _ = listeners; // shared by every fork: the kernel spreads connections over the workers
     let dir = std::env::temp_dir();
     let mut serial = 0usize;
     let mut next_heartbeat = || {
@@ -169,13 +194,13 @@ pub fn run_master(
     loop {
         sleep(Duration::from_millis(100));
         if stop.load(Ordering::SeqCst) {
-            eprintln!("stage-06: stopping: workers finish the requests in flight");
+            crate::info!("stopping: workers finish the requests in flight");
             stop_all(&mut workers, config.graceful_timeout);
             return Ok(MasterExit::Stopped);
         }
         // ANCHOR: reload
         if reload.swap(false, Ordering::SeqCst) {
-            eprintln!("stage-06: reloading: starting new workers, then retiring the old ones");
+            crate::info!("reloading: starting new workers, then retiring the old ones");
             let mut fresh = Vec::new();
             for _ in 0..config.workers {
                 let heartbeat = next_heartbeat();
@@ -248,10 +273,19 @@ fn reap_and_replace(
         let gone = workers.remove(index);
         let _ = std::fs::remove_file(&gone.heartbeat);
         if !gone.retiring {
-            eprintln!(
-                "stage-06: worker {} exited ({status:?}); starting a new one",
-                gone.pid
-            );
+            // A worker leaves with 0 on its own only when it has served
+            // its --max-requests; anything else is an accident.
+            if let Ok(WaitStatus::Exited(_, 0)) = status {
+                crate::info!(
+                    "worker {} retired after its --max-requests; starting a new one",
+                    gone.pid
+                );
+            } else {
+                crate::warning!(
+                    "worker {} exited ({status:?}); starting a new one",
+                    gone.pid
+                );
+            }
             let heartbeat = next_heartbeat();
             let pid = fork_worker(&heartbeat, work)?;
             workers.push(Worker {
@@ -273,8 +307,8 @@ fn kill_hung(workers: &[Worker], timeout: Duration) {
             .and_then(|m| m.elapsed().ok())
             .unwrap_or_default();
         if silent > timeout {
-            eprintln!(
-                "stage-06: worker {} has been silent for {silent:?}: killing it",
+            crate::critical!(
+                "worker {} has been silent for {silent:?}: killing it",
                 worker.pid
             );
             let _ = kill(worker.pid, Signal::SIGKILL);
@@ -306,5 +340,22 @@ fn stop_all(workers: &mut Vec<Worker>, grace: Duration) {
             break;
         }
         sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_limit_is_max_plus_up_to_jitter() {
+        assert_eq!(request_limit(0, 50, 7), None, "0: no limit");
+        assert_eq!(request_limit(100, 0, 12345), Some(100));
+        let limits: Vec<u64> = (0..20).map(|r| request_limit(100, 4, r).unwrap()).collect();
+        assert!(limits.iter().all(|n| (100..=104).contains(n)), "{limits:?}");
+        for n in 100..=104 {
+            assert!(limits.contains(&n), "{n} is drawn too: {limits:?}");
+        }
+        assert_eq!(request_limit(u64::MAX, u64::MAX, 3), Some(u64::MAX));
     }
 }

@@ -132,9 +132,14 @@ fn serve(app: Py<PyAny>) -> SocketAddr {
         access_log: false,
         ..LoopConfig::default()
     };
-    let mut event_loop =
-        EventLoop::new(listener, app, Arc::new(FixedClock::rfc_example()), config).unwrap();
-    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_, _| {}));
+    let mut event_loop = EventLoop::new(
+        vec![listener.into()],
+        app,
+        Arc::new(FixedClock::rfc_example()),
+        config,
+    )
+    .unwrap();
+    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_| {}));
     addr
 }
 

@@ -293,9 +293,10 @@ fn a_response_cut_by_the_graceful_timeout_still_has_its_close_called() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let clock = std::sync::Arc::new(stage_03::FixedClock::rfc_example());
-    let mut event_loop = stage_06::EventLoop::new(listener, app, clock, common::quiet()).unwrap();
+    let mut event_loop =
+        stage_06::EventLoop::new(vec![listener.into()], app, clock, common::quiet()).unwrap();
     let stop = event_loop.stop_flag();
-    let running = thread::spawn(move || event_loop.run(Duration::from_millis(300), |_, _| {}));
+    let running = thread::spawn(move || event_loop.run(Duration::from_millis(300), |_| {}));
 
     let marker = std::env::temp_dir().join(format!("stage-06-cut-{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);

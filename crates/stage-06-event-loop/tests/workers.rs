@@ -446,3 +446,141 @@ fn a_test_server_that_is_dropped_stops_with_its_workers() {
     let left: Vec<_> = workers.0.iter().filter(|&&pid| running(pid)).collect();
     assert!(left.is_empty(), "workers still running: {left:?}");
 }
+
+/// A client that asks for `/pid` `count` times on kept-alive connections,
+/// opening a new one whenever the server says `Connection: close`, as
+/// HTTP clients do; every answer must be a whole 200. The pids, in order.
+fn pids_over_kept_connections(addr: std::net::SocketAddr, count: usize) -> Vec<String> {
+    let mut pids = Vec::new();
+    let mut stream = None;
+    for attempt in 0..count {
+        let conn = stream.get_or_insert_with(|| {
+            let conn = connect(addr);
+            conn.set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            conn
+        });
+        conn.write_all(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap_or_else(|e| panic!("request {attempt}: the send failed: {e}"));
+        let response = read_response(conn, false);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        assert!(
+            text.starts_with("HTTP/1.1 200"),
+            "request {attempt}: {}",
+            visible(&response)
+        );
+        pids.push(text.rsplit("\r\n\r\n").next().unwrap().trim().to_string());
+        if text
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n")
+        {
+            stream = None;
+        }
+    }
+    pids
+}
+
+#[test]
+fn max_requests_replaces_workers_while_clients_loop_without_an_error() {
+    let server = start(&[
+        "--workers",
+        "2",
+        "--max-requests",
+        "5",
+        "--no-access-log",
+        "workers:application",
+    ]);
+    let addr = server.addr;
+    let clients: Vec<_> = (0..3)
+        .map(|_| thread::spawn(move || pids_over_kept_connections(addr, 30)))
+        .collect();
+    let mut served: std::collections::HashMap<String, usize> = Default::default();
+    for client in clients {
+        for pid in client.join().expect("a client saw an error") {
+            *served.entry(pid).or_default() += 1;
+        }
+    }
+    // A worker at its limit stops accepting, and answers the next request
+    // on each of its kept-alive connections (one per client at most) with
+    // `Connection: close`: 5 + 3 requests at most, so 90 requests need 12
+    // workers or more.
+    assert!(served.values().all(|&n| n <= 5 + 3), "{served:?}");
+    assert!(served.len() >= 12, "{served:?}");
+    server.wait_for_stderr("retired after its --max-requests; starting a new one");
+    assert!(
+        !server.stderr().contains("exited ("),
+        "no worker died: {}",
+        server.stderr()
+    );
+}
+
+/// `/pid` on a connection of its own; a failure says which request, how
+/// it failed, and what the server said, since it would be a request lost
+/// while a worker was replaced.
+fn pid_on_a_new_connection(server: &ServerProcess, attempt: usize) -> String {
+    use std::io::Read;
+    let exchanged = (|| -> std::io::Result<Vec<u8>> {
+        let mut stream = std::net::TcpStream::connect(server.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.write_all(b"GET /pid HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response)?;
+        Ok(response)
+    })();
+    match exchanged {
+        Ok(response) if status_of(&response) == Some(200) => String::from_utf8_lossy(&response)
+            .rsplit("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        other => panic!(
+            "request {attempt}: {:?}\nserver:\n{}",
+            other.map(|r| visible(&r)),
+            server.stderr()
+        ),
+    }
+}
+
+#[test]
+fn max_requests_jitter_spreads_the_limits() {
+    let server = start(&[
+        "--workers",
+        "1",
+        "--max-requests",
+        "3",
+        "--max-requests-jitter",
+        "4",
+        "--no-access-log",
+        "workers:application",
+    ]);
+    // One worker, one request per connection: each worker answers a run
+    // of requests, then the next one takes over.
+    let pids: Vec<String> = (0..80)
+        .map(|attempt| pid_on_a_new_connection(&server, attempt))
+        .collect();
+    let mut runs: Vec<usize> = Vec::new();
+    for (index, pid) in pids.iter().enumerate() {
+        if index > 0 && *pid == pids[index - 1] {
+            *runs.last_mut().unwrap() += 1;
+        } else {
+            runs.push(1);
+        }
+    }
+    runs.pop(); // the last worker has not reached its limit
+    assert!(runs.len() >= 10, "{runs:?}");
+    assert!(runs.iter().all(|n| (3..=7).contains(n)), "{runs:?}");
+    // Without jitter every run would be 3. With it, all of them being 3
+    // has a chance of (1/5)^10 at most: one in ten million runs.
+    assert!(runs.iter().any(|&n| n != 3), "{runs:?}");
+}
+
+#[test]
+fn max_requests_needs_worker_processes() {
+    AssertCommand::new(BIN)
+        .args(["--workers", "0", "--max-requests", "10"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-requests needs a master"));
+}

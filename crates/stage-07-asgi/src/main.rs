@@ -116,7 +116,11 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             n => eprintln!("stage-07: serving {spec} with {n} worker processes"),
         }
     };
-    match run_master(&listener, &master, worker, ready) {
+    // The master only keeps the socket open, for every fork to share.
+    let shared = listener
+        .try_clone()
+        .map_err(|e| format!("cannot share the listening socket: {e}"))?;
+    match run_master(&[shared.into()], &master, worker, ready) {
         Ok(MasterExit::Stopped) => {
             eprintln!("stage-07: stopped");
             Ok(ExitCode::SUCCESS)

@@ -12,14 +12,14 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use pyo3::Python;
 use stage_04::run::abort_on_close;
 use stage_04::sendfile::Sent;
 
 use super::{Connection, Phase};
+use crate::listeners::Stream;
 
-impl Connection<TcpStream> {
+impl Connection<Stream> {
     /// Once a closing connection's output is all sent: shut down its
     /// write side (or reset it, for an aborted response), then discard what
     /// the client still sends until it closes too. Returns `None` when the

@@ -40,9 +40,14 @@ pub fn serve_app(file: &str, config: LoopConfig) -> SocketAddr {
     let app = Python::attach(|py| load_app(py, &spec)).expect("the fixture app loads");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut event_loop =
-        EventLoop::new(listener, app, Arc::new(FixedClock::rfc_example()), config).unwrap();
-    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_, _| {}));
+    let mut event_loop = EventLoop::new(
+        vec![listener.into()],
+        app,
+        Arc::new(FixedClock::rfc_example()),
+        config,
+    )
+    .unwrap();
+    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_| {}));
     addr
 }
 

@@ -110,6 +110,16 @@ impl ConnectionEnviron {
         self.template.bind(py).set_item(key, value)
     }
 
+    /// Leaves an entry out of every request's `environ` on the connection,
+    /// such as `REMOTE_PORT` for a peer that has no port.
+    pub fn remove(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        let template = self.template.bind(py);
+        if template.contains(key)? {
+            template.del_item(key)?;
+        }
+        Ok(())
+    }
+
     // ANCHOR: cached_environ
     /// The `environ` for one request on the connection.
     pub fn environ<'py>(
