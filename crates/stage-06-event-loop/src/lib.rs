@@ -45,6 +45,7 @@
 
 pub mod access_log;
 pub mod buffer;
+pub mod cli;
 pub mod connection;
 pub mod connections;
 pub mod event_loop;

@@ -10,19 +10,17 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use stage_02::LimitArgs;
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_06::access_log::{DEFAULT_FORMAT, Finished, Format};
+use stage_06::cli::ServerArgs;
 use stage_06::forwarded::Trusted;
 use stage_06::listeners::bind_all;
 use stage_06::logging::{self, Level};
 use stage_06::master::{
     EXIT_LOAD_FAILED, request_limit, stop_gracefully_when_master_dies, worker_random,
 };
-use stage_06::{
-    Bind, EventLoop, Listener, LoopConfig, MasterConfig, MasterExit, Timeouts, run_master,
-};
+use stage_06::{Bind, EventLoop, Listener, LoopConfig, MasterExit, run_master};
 use stage_06::{debug, error, info};
 
 /// Serve a Python WSGI application to many connections at once.
@@ -42,28 +40,8 @@ struct Cli {
     /// from the current directory) or path/to/file.py:callable. Without
     /// it, a built-in demo app is served.
     app: Option<String>,
-    /// Worker processes: start with one per core, more if the app waits on a
-    /// database or other services; 0 runs the event loop in this process,
-    /// without a master.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
-    /// Seconds a worker may spend on one request before it is killed.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
-    /// Seconds workers get to finish their requests on SIGTERM or reload.
-    #[arg(long, default_value_t = 30.0)]
-    graceful_timeout: f64,
-    /// Seconds an idle connection is kept open for another request.
-    #[arg(long, default_value_t = 5.0)]
-    keep_alive: f64,
-    /// Seconds a client has to send a whole request head (408 after).
-    #[arg(long, default_value_t = 10.0)]
-    header_timeout: f64,
     #[command(flatten)]
-    limits: LimitArgs,
-    /// Write no access log (gunicorn writes none unless asked).
-    #[arg(long)]
-    no_access_log: bool,
+    server: ServerArgs,
     /// The proxies whose X-Forwarded-For and X-Forwarded-Proto set
     /// REMOTE_ADDR and wsgi.url_scheme: addresses and networks
     /// (10.0.0.0/8) separated by commas, or * for every peer (then the
@@ -165,11 +143,6 @@ fn redirect_stderr(path: &PathBuf) -> Result<(), String> {
         .map_err(|e| format!("cannot send standard error to {}: {e}", path.display()))
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| format!("--{flag} must be a positive number of seconds"))
-}
-
 impl Cli {
     /// The `--bind` values, or the default every stage listens on.
     fn binds(&self) -> Vec<Bind> {
@@ -206,29 +179,21 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     logging::set_level(cli.log_level);
     redirect_stderr(&cli.error_logfile)?;
-    if cli.max_requests > 0 && cli.workers == 0 {
+    if cli.max_requests > 0 && cli.server.workers == 0 {
         return Err(
             "--max-requests needs a master to replace the worker: use --workers 1 or more".into(),
         );
     }
     let access = AccessSink::open(cli.access_logfile.as_ref())?;
     let config = LoopConfig {
-        limits: cli.limits.limits(),
-        timeouts: Timeouts {
-            keep_alive: seconds(cli.keep_alive, "keep-alive")?,
-            header: seconds(cli.header_timeout, "header-timeout")?,
-            ..Timeouts::default()
-        },
-        multiprocess: cli.workers > 1,
-        access_log: !cli.no_access_log,
+        limits: cli.server.limits.limits(),
+        timeouts: cli.server.timeouts()?,
+        multiprocess: cli.server.workers > 1,
+        access_log: !cli.server.no_access_log,
         trusted: cli.forwarded_allow_ips.clone(),
         ..LoopConfig::default()
     };
-    let master = MasterConfig {
-        workers: cli.workers,
-        timeout: seconds(cli.timeout, "timeout")?,
-        graceful_timeout: seconds(cli.graceful_timeout, "graceful-timeout")?,
-    };
+    let master = cli.server.master()?;
     // Socket files are removed when `_files` is dropped, at the end of
     // this function: in the master (or the only process), never in a
     // worker, which leaves by `exit` and runs no destructors.
@@ -238,13 +203,13 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             info!("Listening on {}", listener.describe());
         }
         let spec = cli.app.as_deref().unwrap_or("the built-in demo app");
-        match cli.workers {
+        match cli.server.workers {
             0 => info!("serving {spec} in this process (no master, no worker processes)"),
             1 => info!("serving {spec} with 1 worker process"),
             n => info!("serving {spec} with {n} worker processes"),
         }
     };
-    if cli.workers == 0 {
+    if cli.server.workers == 0 {
         // No master: load the app here, so that errors show before listening.
         return Ok(
             match serve(

@@ -5,17 +5,16 @@ use std::fs::File;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use pyo3::prelude::*;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use stage_02::LimitArgs;
 use stage_03::SystemClock;
 use stage_04::cli::AppArgs;
 use stage_04::python::traceback_text;
+use stage_06::cli::ServerArgs;
 use stage_06::master::{EXIT_LOAD_FAILED, stop_gracefully_when_master_dies};
-use stage_06::{MasterConfig, MasterExit, Timeouts, run_master};
+use stage_06::{MasterExit, run_master};
 use stage_07::{
     Config, LifespanMode, LoopKind, Server, WorkerEnd, WorkerOptions, load_asgi_app, run_worker,
 };
@@ -26,39 +25,14 @@ use stage_07::{
 struct Cli {
     #[command(flatten)]
     app: AppArgs,
-    /// Worker processes, each with its own asyncio loop; 0 serves in this
-    /// process, without a master.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
-    /// Seconds a worker's loop may be stuck (in a blocking call of the
-    /// app) before the master kills it.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
-    /// Seconds workers get to finish their requests on SIGTERM or reload.
-    #[arg(long, default_value_t = 30.0)]
-    graceful_timeout: f64,
-    /// Seconds an idle connection is kept open for another request.
-    #[arg(long, default_value_t = 5.0)]
-    keep_alive: f64,
-    /// Seconds a client has to send a whole request head (408 after).
-    #[arg(long, default_value_t = 10.0)]
-    header_timeout: f64,
     #[command(flatten)]
-    limits: LimitArgs,
-    /// Write no access log.
-    #[arg(long)]
-    no_access_log: bool,
+    server: ServerArgs,
     /// Whether the app gets the lifespan scope (startup and shutdown).
     #[arg(long, value_enum, default_value_t = LifespanMode::Auto)]
     lifespan: LifespanMode,
     /// The event loop: uvloop when installed (auto), or asyncio's own.
     #[arg(long = "loop", value_enum, default_value_t = LoopKind::Auto)]
     loop_kind: LoopKind,
-}
-
-fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| format!("--{flag} must be a positive number of seconds"))
 }
 
 fn main() -> ExitCode {
@@ -74,20 +48,12 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     let config = Config {
-        limits: cli.limits.limits(),
-        timeouts: Timeouts {
-            keep_alive: seconds(cli.keep_alive, "keep-alive")?,
-            header: seconds(cli.header_timeout, "header-timeout")?,
-            ..Timeouts::default()
-        },
-        access_log: !cli.no_access_log,
+        limits: cli.server.limits.limits(),
+        timeouts: cli.server.timeouts()?,
+        access_log: !cli.server.no_access_log,
         ..Config::default()
     };
-    let master = MasterConfig {
-        workers: cli.workers,
-        timeout: seconds(cli.timeout, "timeout")?,
-        graceful_timeout: seconds(cli.graceful_timeout, "graceful-timeout")?,
-    };
+    let master = cli.server.master()?;
     let listener = TcpListener::bind(&cli.app.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", cli.app.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -99,7 +65,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         graceful: master.graceful_timeout,
         announce,
     };
-    if cli.workers == 0 {
+    if cli.server.workers == 0 {
         eprintln!("stage-07: serving {spec} in this process (no master, no worker processes)");
         let code = serve(cli, &listener, &config, &options(Some(announce)), None);
         return Ok(if code == 0 {
@@ -111,7 +77,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     let worker = |heartbeat| serve(cli, &listener, &config, &options(None), Some(heartbeat));
     let ready = || {
         eprintln!("{announce}");
-        match cli.workers {
+        match cli.server.workers {
             1 => eprintln!("stage-07: serving {spec} with 1 worker process"),
             n => eprintln!("stage-07: serving {spec} with {n} worker processes"),
         }
