@@ -169,7 +169,9 @@ impl Forwarded {
 /// What `request`'s forwarding headers say, if `peer` is trusted (`None`
 /// is a Unix peer); nothing from anyone else.
 pub fn forwarded(request: &Request, peer: Option<IpAddr>, trusted: &Trusted) -> Forwarded {
-    if !trusted.trusts(peer) {
+    // Most requests carry neither header: one look at the names settles
+    // it, before any address is compared (a cost every request paid).
+    if !request.headers.iter().any(|(name, _)| is_forwarding(name)) || !trusted.trusts(peer) {
         return Forwarded::default();
     }
     Forwarded {
@@ -198,6 +200,15 @@ fn client(request: &Request, trusted: &Trusted) -> Option<IpAddr> {
         leftmost = Some(address);
     }
     leftmost
+}
+
+/// `X-Forwarded-For` or `X-Forwarded-Proto`, in any case.
+fn is_forwarding(name: &str) -> bool {
+    name.len() >= 15
+        && name
+            .get(..12)
+            .is_some_and(|start| start.eq_ignore_ascii_case("x-forwarded-"))
+        && (name[12..].eq_ignore_ascii_case("for") || name[12..].eq_ignore_ascii_case("proto"))
 }
 
 /// `X-Forwarded-Proto`, as the nearest proxy wrote it (its last entry).
@@ -256,6 +267,30 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn only_the_two_header_names_count_in_any_case() {
+        for name in ["X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-FOR"] {
+            assert!(is_forwarding(name), "{name}");
+        }
+        for name in [
+            "X-Forwarded-Host",
+            "X-Forwarded-",
+            "Forwarded",
+            "X-Forwarded-Fo",
+            "Host",
+        ] {
+            assert!(!is_forwarding(name), "{name}");
+        }
+        let everyone: Trusted = "*".parse().unwrap();
+        let plain = forwarded(&request(""), Some(ip("127.0.0.1")), &everyone);
+        assert!(plain.is_empty());
+        let proxied = request("X-FORWARDED-PROTO: https\r\n");
+        assert_eq!(
+            forwarded(&proxied, Some(ip("127.0.0.1")), &everyone).scheme,
+            Some("https")
+        );
     }
 
     fn trusted(text: &str) -> Trusted {
