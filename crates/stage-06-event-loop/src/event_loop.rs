@@ -310,6 +310,14 @@ impl EventLoop {
     }
 
     fn accept_all(&mut self, index: usize) {
+        // A stopping worker (SIGTERM, or at its --max-requests) takes no
+        // new connection, not even one this same wake-up reported: the
+        // listener is deregistered only at the end of the wake-up, and a
+        // connection taken now would be one more its limit did not count.
+        // It waits in the socket for another worker.
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
         loop {
             match self.listeners[index].accept() {
                 Ok((stream, peer)) => self.add(stream, peer),

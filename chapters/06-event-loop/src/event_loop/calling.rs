@@ -119,8 +119,10 @@ impl EventLoop {
         request: Request,
         body: Vec<u8>,
     ) -> Option<bool> {
-        let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
+        // Counted first: the request that reaches --max-requests is
+        // answered with `Connection: close`, as the last on its connection.
         self.count_request();
+        let after = after_response(&request, self.stopping.load(Ordering::SeqCst));
         // The loop's clock, read once per wake-up: the request was complete
         // by then, and reading the clock for each request costs more than
         // a log's microsecond of precision is worth.
