@@ -271,14 +271,23 @@ mod tests {
         for name in ["X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-FOR"] {
             assert!(is_forwarding(name), "{name}");
         }
-        for name in ["X-Forwarded-Host", "X-Forwarded-", "Forwarded", "X-Forwarded-Fo", "Host"] {
+        for name in [
+            "X-Forwarded-Host",
+            "X-Forwarded-",
+            "Forwarded",
+            "X-Forwarded-Fo",
+            "Host",
+        ] {
             assert!(!is_forwarding(name), "{name}");
         }
         let everyone: Trusted = "*".parse().unwrap();
         let plain = forwarded(&request(""), Some(ip("127.0.0.1")), &everyone);
         assert!(plain.is_empty());
         let proxied = request("X-FORWARDED-PROTO: https\r\n");
-        assert_eq!(forwarded(&proxied, Some(ip("127.0.0.1")), &everyone).scheme, Some("https"));
+        assert_eq!(
+            forwarded(&proxied, Some(ip("127.0.0.1")), &everyone).scheme,
+            Some("https")
+        );
     }
 
     fn trusted(text: &str) -> Trusted {
