@@ -17,18 +17,17 @@
 
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use stage_03::FixedClock;
-use stage_06::{EventLoop, LoopConfig};
 use testkit::{connect, read_response, visible};
+
+mod common;
 
 fn framework_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../framework")
@@ -126,21 +125,7 @@ fn fresh_app(composition: &str) -> Py<PyAny> {
 /// Serves `app` with stage-06's event loop on a thread of its own (it ends
 /// with the test process), with the RFC example date.
 fn serve(app: Py<PyAny>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = LoopConfig {
-        access_log: false,
-        ..LoopConfig::default()
-    };
-    let mut event_loop = EventLoop::new(
-        vec![listener.into()],
-        app,
-        Arc::new(FixedClock::rfc_example()),
-        config,
-    )
-    .unwrap();
-    thread::spawn(move || event_loop.run(Duration::from_secs(1), |_| {}));
-    addr
+    common::serve_loaded(app, common::quiet())
 }
 
 /// One request: method, target, extra header lines, body.
