@@ -92,7 +92,7 @@ async def lifespan(receive, send):
 
 async def application(scope, receive, send):
     if scope["type"] == "lifespan":
-        scope["state"]["tasks"] = [{"id": 1, "title": "Read chapter 7", "done": False}]
+        scope["state"]["tasks"] = [{"id": 1, "title": "Read the ASGI chapter", "done": False}]
         return await lifespan(receive, send)
     path = scope["path"]
     if path == "/":

@@ -117,5 +117,5 @@ fn the_demo_app_is_served_with_no_app_argument() {
         b"GET /tasks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status_of(&response), Some(200));
-    assert!(String::from_utf8_lossy(&response).contains("Read chapter 7"));
+    assert!(String::from_utf8_lossy(&response).contains("Read the ASGI chapter"));
 }
