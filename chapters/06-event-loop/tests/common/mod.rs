@@ -38,6 +38,11 @@ pub fn serve_app(file: &str, config: LoopConfig) -> SocketAddr {
         callable: "application".into(),
     };
     let app = Python::attach(|py| load_app(py, &spec)).expect("the fixture app loads");
+    serve_loaded(app, config)
+}
+
+/// Serves an app already loaded (or built) on a loop of its own.
+pub fn serve_loaded(app: Py<PyAny>, config: LoopConfig) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut event_loop = EventLoop::new(
