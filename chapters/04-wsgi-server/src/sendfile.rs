@@ -76,6 +76,7 @@ pub struct Sent {
     pub blocked: bool,
 }
 
+// ANCHOR: own_wrapper
 /// If the app's result `body` can go out by `sendfile(2)`, sends the head
 /// (through `responder`, which decides the framing) and returns the file
 /// to send; `None` if the body is to be iterated instead.
@@ -101,6 +102,7 @@ pub fn file_body(
         left,
     }))
 }
+// ANCHOR_END: own_wrapper
 // ANCHOR_END: file_body
 
 /// [`run::run_app`] for a blocking socket, with [`send_result`]: the
@@ -155,6 +157,7 @@ pub fn send_result(
 }
 // ANCHOR_END: send_result
 
+// ANCHOR: real_file
 /// The regular file behind `filelike`, its size and its position, if it
 /// has one.
 fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64, u64)> {
@@ -186,6 +189,7 @@ fn real_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(File, u64, 
     let sized = metadata.is_file() && metadata.len() > 0;
     sized.then_some((file, metadata.len(), position))
 }
+// ANCHOR_END: real_file
 
 /// `io.TextIOBase`, looked up once.
 fn text_io(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {

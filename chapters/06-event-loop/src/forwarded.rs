@@ -166,6 +166,7 @@ impl Forwarded {
 }
 
 // ANCHOR: forwarded
+// ANCHOR: trusted_only
 /// What `request`'s forwarding headers say, if `peer` is trusted (`None`
 /// is a Unix peer); nothing from anyone else.
 pub fn forwarded(request: &Request, peer: Option<IpAddr>, trusted: &Trusted) -> Forwarded {
@@ -179,7 +180,9 @@ pub fn forwarded(request: &Request, peer: Option<IpAddr>, trusted: &Trusted) -> 
         scheme: scheme(request),
     }
 }
+// ANCHOR_END: trusted_only
 
+// ANCHOR: rightmost
 /// The right-most address in `X-Forwarded-For` that is not a trusted
 /// proxy's; the left-most if they all are. Several header lines count as
 /// one list, in order. An entry that is not an address (`unknown`, which
@@ -201,6 +204,7 @@ fn client(request: &Request, trusted: &Trusted) -> Option<IpAddr> {
     }
     leftmost
 }
+// ANCHOR_END: rightmost
 
 /// `X-Forwarded-For` or `X-Forwarded-Proto`, in any case.
 fn is_forwarding(name: &str) -> bool {

@@ -121,6 +121,7 @@ fn signal_on_master_death(signal: Signal) {
     let _ = signal;
 }
 
+// ANCHOR: request_limit
 /// A worker's `--max-requests` with its jitter: `max` plus `random`
 /// brought into 0..=`jitter`; `None` (no limit) when `max` is 0.
 pub fn request_limit(max: u64, jitter: u64, random: u64) -> Option<u64> {
@@ -129,6 +130,7 @@ pub fn request_limit(max: u64, jitter: u64, random: u64) -> Option<u64> {
     }
     Some(max.saturating_add(random % jitter.saturating_add(1)))
 }
+// ANCHOR_END: request_limit
 
 /// A random number for this process. Drawn after the fork: a generator
 /// seeded once in the master would give every worker the same draw, as

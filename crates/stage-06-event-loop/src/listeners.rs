@@ -114,6 +114,7 @@ pub const SOCKET_MODE: u32 = 0o660;
 /// Binds a Unix socket at `path`, replacing a stale socket file a server
 /// that was killed left behind; a live one (something accepts on it) or
 /// a file that is not a socket is left alone, and binding fails.
+// ANCHOR: bind_unix
 pub fn bind_unix(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -151,6 +152,7 @@ pub fn bind_unix(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
         },
     ))
 }
+// ANCHOR_END: bind_unix
 
 /// A Unix socket's file, removed when this is dropped (when the server
 /// exits), unless another server has replaced it meanwhile.
