@@ -278,11 +278,12 @@ fn reap_and_replace(
         let gone = workers.remove(index);
         let _ = std::fs::remove_file(&gone.heartbeat);
         if !gone.retiring {
-            // A worker leaves with 0 on its own only when it has served
-            // its --max-requests; anything else is an accident.
+            // A worker leaves with 0 when it has served its --max-requests,
+            // or when a SIGTERM was sent to it alone (the master does not
+            // know which); anything else is an accident.
             if let Ok(WaitStatus::Exited(_, 0)) = status {
                 crate::info!(
-                    "worker {} retired after its --max-requests; starting a new one",
+                    "worker {} finished (its --max-requests, or a SIGTERM of its own); starting a new one",
                     gone.pid
                 );
             } else {

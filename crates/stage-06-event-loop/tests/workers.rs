@@ -507,7 +507,9 @@ fn max_requests_replaces_workers_while_clients_loop_without_an_error() {
     // requests at most, so 90 requests need 13 workers or more.
     assert!(served.values().all(|&n| n <= 5 + 2), "{served:?}");
     assert!(served.len() >= 13, "{served:?}");
-    server.wait_for_stderr("retired after its --max-requests; starting a new one");
+    server.wait_for_stderr(
+        "finished (its --max-requests, or a SIGTERM of its own); starting a new one",
+    );
     assert!(
         !server.stderr().contains("exited ("),
         "no worker died: {}",
@@ -584,4 +586,31 @@ fn max_requests_needs_worker_processes() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--max-requests needs a master"));
+}
+
+#[test]
+fn a_worker_stopped_from_outside_is_not_said_to_have_reached_max_requests() {
+    // Without --max-requests, a worker that exits 0 was stopped by a
+    // SIGTERM sent to it alone: the master must not claim a limit it never
+    // had (it said "retired after its --max-requests").
+    let server = start(&["--workers", "1", "workers:application"]);
+    let pid = body_of(&server, "/pid");
+    let stopped = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    server.wait_for_stderr("starting a new one");
+    assert!(
+        server
+            .stderr()
+            .contains("finished (its --max-requests, or a SIGTERM of its own)"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        !server.stderr().contains("retired after"),
+        "{}",
+        server.stderr()
+    );
 }
