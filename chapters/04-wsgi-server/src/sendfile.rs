@@ -37,9 +37,9 @@
 //! connection is reset, as for an app that yields too little. On platforms
 //! other than Linux, files are iterated.
 //!
-//! The blocking servers (this stage's and chapter 5's) send a file whole
-//! with [`send_result`]; a server on non-blocking sockets uses
-//! [`file_body`] and [`FileBody::send`] a piece at a time.
+//! A server on blocking sockets, as this stage's, sends a file whole with
+//! [`send_result`]; one on non-blocking sockets uses [`file_body`] and
+//! [`FileBody::send`] a piece at a time.
 
 use std::fs::File;
 use std::io;

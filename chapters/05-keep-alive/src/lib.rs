@@ -38,3 +38,16 @@ pub mod request_error;
 pub mod server;
 
 pub use server::{Server, ServerConfig};
+
+#[cfg(all(test, feature = "exercises"))]
+mod tests {
+    use stage_02::{Limits, Parsed, Request, parse_request};
+
+    /// The request a whole head in `text` parses to (the modules' tests).
+    pub(crate) fn request(text: &str) -> Request {
+        match parse_request(text.as_bytes(), &Limits::default()) {
+            Ok(Parsed::Complete { request, .. }) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+}

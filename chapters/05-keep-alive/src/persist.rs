@@ -39,14 +39,7 @@ pub fn after_response(request: &Request, stopping: bool) -> AfterResponse {
 #[cfg(all(test, feature = "exercises"))]
 mod tests {
     use super::*;
-    use stage_02::{Limits, Parsed, parse_request};
-
-    fn request(text: &str) -> Request {
-        match parse_request(text.as_bytes(), &Limits::default()) {
-            Ok(Parsed::Complete { request, .. }) => request,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::tests::request;
 
     #[test]
     fn http11_persists_unless_told_to_close() {

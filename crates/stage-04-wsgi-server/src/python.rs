@@ -40,8 +40,8 @@ pub fn prepare(py: Python<'_>, extra: &[PathBuf]) -> PyResult<()> {
 // ANCHOR_END: prepare
 
 /// The active virtualenv (`VIRTUAL_ENV`), or else the one this program
-/// was installed in: `pip install` puts it in `VENV/bin/`, so that
-/// `VENV/bin/stage-06` serves with that environment's packages without
+/// was installed in: `pip install` puts a server in `VENV/bin/`, so that
+/// running it from there serves with that environment's packages without
 /// activating it, as `VENV/bin/gunicorn` does.
 fn virtualenv() -> Option<PathBuf> {
     match std::env::var_os("VIRTUAL_ENV") {
@@ -94,7 +94,7 @@ mod tests {
     fn a_program_in_a_virtualenvs_bin_belongs_to_it() {
         let venv = std::env::temp_dir().join(format!("venv-{}", std::process::id()));
         std::fs::create_dir_all(venv.join("bin")).unwrap();
-        let program = venv.join("bin").join("stage-06");
+        let program = venv.join("bin").join("server");
         assert_eq!(installed_in(&program), None, "no pyvenv.cfg yet");
         std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
         assert_eq!(installed_in(&program), Some(venv.clone()));

@@ -238,14 +238,7 @@ impl BodyDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stage_02::{Parsed, parse_request};
-
-    fn request(text: &str) -> Request {
-        match parse_request(text.as_bytes(), &Limits::default()) {
-            Ok(Parsed::Complete { request, .. }) => request,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::tests::request;
 
     fn limit(max_body_bytes: u64) -> Limits {
         Limits {
