@@ -18,7 +18,6 @@ use mio::{Events, Interest, Poll, Token};
 use pyo3::prelude::*;
 use stage_02::Limits;
 use stage_03::{Clock, ResponseWriter};
-use stage_04::environ::ConnectionInfo;
 use stage_04::respond::Writer;
 use stage_05::chunked::ChunkLimits;
 
@@ -27,23 +26,14 @@ use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
 use crate::forwarded::Trusted;
 use crate::incoming::Progress;
-use crate::listeners::{Accepting, Listener, Stream};
+use crate::listeners::{Accepting, Listener};
 
+mod accepting;
 mod calling;
 mod expiry;
 mod sending;
 
-/// The listening sockets' tokens count down from the top; connections'
-/// count up from 1.
-fn listener_token(index: usize) -> Token {
-    Token(usize::MAX - index)
-}
-
-/// Which listener a token is, if it is one's.
-fn listener_index(token: Token, listeners: usize) -> Option<usize> {
-    let index = usize::MAX - token.0;
-    (index < listeners).then_some(index)
-}
+use accepting::{listener_index, listener_token};
 
 /// Where the loop reports each finished request: the access log.
 type AccessLog = Box<dyn FnMut(&Finished<'_>) + Send>;
@@ -297,70 +287,6 @@ impl EventLoop {
                 let _ = file.set_modified(SystemTime::now());
                 self.last_beat = Instant::now();
             }
-        }
-    }
-
-    fn stop_listening(&mut self) {
-        if self.listening {
-            for listener in &mut self.listeners {
-                let _ = self.poll.registry().deregister(listener.source());
-            }
-            self.listening = false;
-        }
-    }
-
-    fn accept_all(&mut self, index: usize) {
-        // A stopping worker (SIGTERM, or at its --max-requests) takes no
-        // new connection, not even one this same wake-up reported: the
-        // listener is deregistered only at the end of the wake-up, and a
-        // connection taken now would be one more its limit did not count.
-        // It waits in the socket for another worker.
-        if self.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        loop {
-            match self.listeners[index].accept() {
-                Ok((stream, peer)) => self.add(stream, peer),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // Another worker took it, or a client reset at once.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(e) => {
-                    crate::error!("accept failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, stream: Stream, peer: Option<SocketAddr>) {
-        let info = match (&stream, peer) {
-            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
-                Ok(local) => ConnectionInfo { local, peer },
-                Err(_) => return,
-            },
-            // No addresses at either end: environ says so instead (see
-            // `unix_environ`), and these stand in for them.
-            _ => {
-                let none = SocketAddr::from(([0, 0, 0, 0], 0));
-                ConnectionInfo {
-                    local: none,
-                    peer: none,
-                }
-            }
-        };
-        let conn = Connection::new(stream, info, self.config.timeouts, self.now);
-        // The poll reports a socket by its token, which is known once the
-        // connection has its slot: register it then, or close it.
-        let token = self.connections.add(conn);
-        let Some(mut conn) = self.connections.take(token) else {
-            return;
-        };
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        let registry = self.poll.registry();
-        if registry.register(&mut conn.stream, token, interest).is_ok() {
-            self.connections.put_back(token, conn);
-        } else {
-            self.connections.close(token);
         }
     }
 

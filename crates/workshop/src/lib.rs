@@ -9,6 +9,7 @@
 //!
 //! - [`anchors`] checks that the stage sources' anchors pair up and fence
 //!   whole items, and that every exercise has its region;
+//! - [`chapter`] lists the chapters and the code each is carved from;
 //! - [`generate`] writes `chapters/NN-slug/`, a copy of each stage crate
 //!   whose regions hold their starters, with the stage's tests;
 //! - [`runner`] is what a learner uses: progress, the next exercise, hints,
@@ -22,6 +23,7 @@
 
 pub mod anchors;
 pub mod book;
+pub mod chapter;
 pub mod diff;
 pub mod exercise;
 pub mod feedback;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use workshop::generate::{CHAPTERS, chapter_files, write_files};
+use workshop::chapter::CHAPTERS;
+use workshop::generate::{chapter_files, write_files};
 use workshop::runner::Workshop;
 
 /// Exercises carved from the stages: make the failing tests pass.

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::book::Section;
+use crate::chapter::{CHAPTERS, Chapter, Language};
 use crate::diff::snapshot_diffs;
 use crate::exercise::{Exercise, region, replace_region};
 use crate::feedback::{compile_errors, count, failed_tests, panic_locations, render_failed_test};
-use crate::generate::{
-    CHAPTERS, Chapter, Language, all_exercises, formatted_starter, reference_region,
-};
+use crate::generate::{all_exercises, formatted_starter, reference_region};
 use crate::progress::Progress;
 use crate::tests_run::{Snapshots, TestRun, failures, run_tests, unittest_failures};
 

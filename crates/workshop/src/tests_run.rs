@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::chapter::{Chapter, Language};
 use crate::exercise::Exercise;
-use crate::generate::{Chapter, Language};
 
 /// What one `cargo test` run of an exercise found.
 #[derive(Debug, Clone, PartialEq, Eq)]

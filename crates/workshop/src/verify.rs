@@ -9,8 +9,9 @@
 
 use std::path::Path;
 
+use crate::chapter::{CHAPTERS, Chapter};
 use crate::exercise::Exercise;
-use crate::generate::{CHAPTERS, Chapter, all_exercises, chapter_files, write_files};
+use crate::generate::{all_exercises, chapter_files, write_files};
 use crate::tests_run::{Snapshots, run_tests};
 
 /// Runs every check; returns whether all passed, printing one line per

@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use workshop::generate::{CHAPTERS, all_exercises};
+use workshop::chapter::CHAPTERS;
+use workshop::generate::all_exercises;
 use workshop::verify::stale_files;
 
 fn root() -> PathBuf {
