@@ -8,7 +8,6 @@
 //! [`crate::server`] and [`crate::channel`]. The buffers are stage-06's
 //! [`Buffer`]; the timeouts are stage-06's [`Timeouts`].
 
-use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -156,41 +155,35 @@ impl Conn {
     /// cannot make the server hold more of its input than that). Returns
     /// how many bytes came.
     pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> usize {
-        let mut total = 0;
-        while !self.peer_closed && !self.broken && !self.drained && self.input.len() < cap {
-            match self.stream.read(scratch) {
-                Ok(0) => self.peer_closed = true,
-                Ok(n) => {
-                    self.input.extend_from_slice(&scratch[..n]);
-                    total += n;
-                    // A short read emptied the socket (epoll(7)).
-                    self.drained = n < scratch.len();
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => self.broken = true,
+        if self.peer_closed || self.broken || self.drained {
+            return 0;
+        }
+        // Until the socket is empty (stage-06's Buffer::fill_from says why).
+        match self.input.fill_from(&mut self.stream, cap, scratch) {
+            Ok(filled) => {
+                self.peer_closed = filled.closed;
+                self.drained = filled.drained;
+                filled.bytes
+            }
+            Err(_) => {
+                self.broken = true;
+                0
             }
         }
-        total
     }
 
     /// Writes as much output as the socket takes now.
     pub fn flush(&mut self, now: Instant) {
-        let mut moved = false;
-        while !self.output.is_empty() && !self.broken {
-            match self.stream.write(self.output.as_slice()) {
-                Ok(0) => self.broken = true,
-                Ok(n) => {
-                    self.output.consume(n);
-                    moved = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => self.broken = true,
-            }
-        }
-        if !moved {
+        if self.broken {
             return;
+        }
+        match self.output.drain_into(&mut self.stream) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(_) => {
+                self.broken = true;
+                return;
+            }
         }
         match (self.output.is_empty(), &self.exchange, self.ending) {
             // A client that stops reading has the I/O timeout to start again.

@@ -59,35 +59,20 @@ impl Connection<Stream> {
 
 impl<S: Read + Write> Connection<S> {
     // ANCHOR: read_available
-    /// Reads what the socket has, up to `cap` bytes buffered: a client
-    /// cannot make the server hold more than that of its input. `scratch`
-    /// is the loop's read buffer, reused rather than zeroed for every read.
-    /// Returns how many bytes were read, or `None` when the connection is
-    /// broken.
-    ///
-    /// Edge-triggered readiness (mio, epoll's `EPOLLET`) is reported once:
-    /// the next event comes only after the socket has been emptied. So the
-    /// loop reads until it is, and when it stops early because `input` is
-    /// full, `drained` stays false for the next pass. Emptied means a read
-    /// that would block, or a short read: epoll(7) notes that on a stream
-    /// socket a read returning less than asked has exhausted it, which
-    /// saves a system call per request.
+    /// Reads what the socket has, up to `cap` bytes buffered (see
+    /// [`Buffer::fill_from`](crate::buffer::Buffer::fill_from), which
+    /// reads until the socket is empty, as edge-triggered readiness
+    /// requires). Returns how many bytes were read, or `None` when the
+    /// connection is broken. A socket found empty or closed is not read
+    /// again until the poll reports it readable.
     pub fn read_available(&mut self, cap: usize, scratch: &mut [u8]) -> Option<usize> {
-        let mut total = 0;
-        while !self.peer_closed && !self.drained && self.input.len() < cap {
-            match self.stream.read(scratch) {
-                Ok(0) => self.peer_closed = true,
-                Ok(n) => {
-                    self.input.extend_from_slice(&scratch[..n]);
-                    total += n;
-                    self.drained = n < scratch.len();
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return None,
-            }
+        if self.peer_closed || self.drained {
+            return Some(0);
         }
-        Some(total)
+        let filled = self.input.fill_from(&mut self.stream, cap, scratch).ok()?;
+        self.peer_closed = filled.closed;
+        self.drained = filled.drained;
+        Some(filled.bytes)
     }
     // ANCHOR_END: read_available
 
@@ -109,20 +94,8 @@ impl<S: Read + Write> Connection<S> {
         let mut output = output
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut total = 0;
-        while !output.is_empty() {
-            match self.stream.write(output.as_slice()) {
-                Ok(0) => return None,
-                Ok(n) => {
-                    output.consume(n);
-                    total += n;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return None,
-            }
-        }
-        Some((total, !output.is_empty()))
+        let written = output.drain_into(&mut self.stream).ok()?;
+        Some((written, !output.is_empty()))
     }
     // ANCHOR_END: flush
 }
