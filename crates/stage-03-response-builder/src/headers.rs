@@ -206,6 +206,22 @@ impl HeaderLines {
     pub fn content_lengths(&self) -> (usize, Option<u64>) {
         (self.content_lengths, self.first_content_length)
     }
+
+    /// Every value of the header `name`, in order, read back from the
+    /// bytes (latin-1, as they were written); names compare
+    /// case-insensitively. The lines can be split again without doubt:
+    /// [`check_header`] let no CR or LF into a value and no `:` into a name.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| {
+                let line = line.strip_suffix(b"\r")?;
+                let colon = line.iter().position(|&b| b == b':')?;
+                Some((&line[..colon], &line[colon + 2..]))
+            })
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value.iter().map(|&b| char::from(b)).collect())
+    }
 }
 
 // ANCHOR: push_line
@@ -232,6 +248,21 @@ pub fn push_latin1(out: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_reads_back_what_was_pushed() {
+        let mut lines = HeaderLines::new();
+        lines.push("Content-Type", "text/plain").unwrap();
+        lines.push("X-Trace", "one").unwrap();
+        lines.push("Set-Cookie", "a=1; Path=/").unwrap();
+        lines.push("x-trace", "caf\u{e9}: two").unwrap();
+        lines.push("X-Empty", "").unwrap();
+        let values = |name| lines.header_values(name).collect::<Vec<_>>();
+        assert_eq!(values("content-type"), ["text/plain"]);
+        assert_eq!(values("X-TRACE"), ["one", "caf\u{e9}: two"]);
+        assert_eq!(values("x-empty"), [""]);
+        assert!(values("x-trac").is_empty() && values("missing").is_empty());
+    }
 
     #[test]
     fn header_names_must_be_tokens() {

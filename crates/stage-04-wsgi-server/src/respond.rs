@@ -124,6 +124,12 @@ impl Responder {
         self.client_gone = true;
     }
 
+    /// The headers the app gave `start_response`, as checked; `None`
+    /// before it was called. (A server's access log may show them.)
+    pub fn app_headers(&self) -> Option<&HeaderLines> {
+        self.started.as_ref().map(|started| &started.headers)
+    }
+
     pub(crate) fn headers_sent(&self) -> bool {
         self.framing.is_some()
     }

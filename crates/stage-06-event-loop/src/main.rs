@@ -72,7 +72,7 @@ struct Cli {
     /// agent, %(D)s duration in microseconds, %(M)s milliseconds, %(T)s
     /// seconds, %(L)s seconds with decimals, %(m)s method, %(U)s path,
     /// %(q)s query, %(H)s protocol, %(p)s pid, %({header}i)s a request
-    /// header; %% for a %.
+    /// header, %({header}o)s a response header the app set; %% for a %.
     #[arg(long, value_name = "FORMAT", default_value = DEFAULT_FORMAT)]
     access_logformat: String,
     /// Where the error log goes: a file, appended to, or - for standard

@@ -95,7 +95,7 @@ fn the_access_log_goes_to_stderr_to_a_file_appended_to_or_to_stdout() {
 
 #[test]
 fn the_access_log_format_has_the_duration_and_the_atoms_asked_for() {
-    let format = "%(m)s|%(U)s|%(q)s|%(H)s|%(s)s|%(B)s|%(h)s|%({x-trace}i)s|%(D)s|%(L)s|%(p)s";
+    let format = "%(m)s|%(U)s|%(q)s|%(H)s|%(s)s|%(B)s|%(h)s|%({x-trace}i)s|%(D)s|%(L)s|%(p)s|%({content-type}o)s|%({x-missing}o)s";
     let server = ServerProcess::start_in_apps(
         BIN,
         &[
@@ -150,6 +150,8 @@ fn the_access_log_format_has_the_duration_and_the_atoms_asked_for() {
         "%(L)s is %(D)s in seconds: {line}"
     );
     assert_eq!(fields[10], format!("<{pid}>"), "the worker's pid: {line}");
+    // A response header the app set, and one it did not.
+    assert_eq!(fields[11..], ["text/plain", "-"], "{line}");
 }
 
 /// A server started by [`start_on_socket`], stopped with SIGTERM when

@@ -54,10 +54,11 @@ fn startup_runs_before_serving_and_shutdown_on_sigterm() {
             BIN,
             &["--workers", workers, "--no-access-log", "asgi_lifespan:app"],
         );
-        assert!(
-            server.stdout().contains("startup ran"),
-            "before Listening on"
-        );
+        // The master says `Listening on` before it forks the worker that
+        // runs the startup, and stdout and stderr are read apart: the
+        // line may come after it. That the startup ran *before serving*
+        // is the first answer's to show: it has the state the startup set.
+        server.wait_for_stdout("startup ran");
         // Each request gets a copy of the state: what one request writes
         // into its own is not what the next one sees.
         assert_eq!(body_of(&server), "hello from startup");
