@@ -192,10 +192,12 @@ fn push_atom(line: &mut String, name: &str, finished: &Finished<'_>, when: Syste
             push_header(line, request, "user-agent");
             Ok(())
         }
+        // ANCHOR: ex-08.5-duration
         ("T", _) => write!(line, "{}", finished.duration.as_secs()),
         ("M", _) => write!(line, "{}", finished.duration.as_millis()),
         ("D", _) => write!(line, "{micros}"),
         ("L", _) => write!(line, "{}.{:06}", micros / 1_000_000, micros % 1_000_000),
+        // ANCHOR_END: ex-08.5-duration
         ("m", Some(r)) => {
             push_escaped(line, r.method.as_str());
             Ok(())
