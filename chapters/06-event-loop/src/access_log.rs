@@ -396,6 +396,25 @@ mod tests {
     }
 
     #[test]
+    fn the_duration_atoms_truncate_and_agree() {
+        // 1.9999999 s: every unit cuts off what it cannot show, as
+        // gunicorn does, so that `%(L)s` never says 2 s while `%(D)s`
+        // says 1,999,999 µs.
+        let request = request("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let outcome = outcome(200, 0);
+        let finished = Finished {
+            request: Some(&request),
+            outcome: &outcome,
+            remote: "::1",
+            duration: Duration::from_nanos(1_999_999_900),
+        };
+        assert_eq!(
+            render("%(T)s %(M)s %(D)s %(L)s", &finished),
+            "1 1999 1999999 1.999999"
+        );
+    }
+
+    #[test]
     fn text_percent_signs_and_quotes_come_out_right() {
         let request = request("GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: a\"b\\c\r\n\r\n");
         let outcome = outcome(200, 0);
