@@ -125,10 +125,12 @@ fn signal_on_master_death(signal: Signal) {
 /// A worker's `--max-requests` with its jitter: `max` plus `random`
 /// brought into 0..=`jitter`; `None` (no limit) when `max` is 0.
 pub fn request_limit(max: u64, jitter: u64, random: u64) -> Option<u64> {
+    // ANCHOR: ex-08.4-jitter
     if max == 0 {
         return None;
     }
     Some(max.saturating_add(random % jitter.saturating_add(1)))
+    // ANCHOR_END: ex-08.4-jitter
 }
 // ANCHOR_END: request_limit
 

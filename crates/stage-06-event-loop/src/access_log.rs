@@ -196,10 +196,12 @@ fn push_atom(line: &mut String, name: &str, finished: &Finished<'_>, when: Syste
             push_values(line, request.header_values("user-agent"));
             Ok(())
         }
+        // ANCHOR: ex-08.5-duration
         ("T", _) => write!(line, "{}", finished.duration.as_secs()),
         ("M", _) => write!(line, "{}", finished.duration.as_millis()),
         ("D", _) => write!(line, "{micros}"),
         ("L", _) => write!(line, "{}.{:06}", micros / 1_000_000, micros % 1_000_000),
+        // ANCHOR_END: ex-08.5-duration
         ("m", Some(r)) => {
             push_escaped(line, r.method.as_str());
             Ok(())
@@ -409,6 +411,25 @@ mod tests {
                 &finished
             ),
             "- - - - - - - 0 - 0 0.000000 - -"
+        );
+    }
+
+    #[test]
+    fn the_duration_atoms_truncate_and_agree() {
+        // 1.9999999 s: every unit cuts off what it cannot show, as
+        // gunicorn does, so that `%(L)s` never says 2 s while `%(D)s`
+        // says 1,999,999 µs.
+        let request = request("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let outcome = outcome(200, 0);
+        let finished = Finished {
+            request: Some(&request),
+            outcome: &outcome,
+            remote: "::1",
+            duration: Duration::from_nanos(1_999_999_900),
+        };
+        assert_eq!(
+            render("%(T)s %(M)s %(D)s %(L)s", &finished),
+            "1 1999 1999999 1.999999"
         );
     }
 

@@ -136,12 +136,14 @@ impl Trusted {
     /// Whether to believe a peer's forwarding headers; `None` is a peer
     /// over a Unix socket, always believed.
     pub fn trusts(&self, peer: Option<IpAddr>) -> bool {
+        // ANCHOR: ex-08.1-trusted-peers
         let Some(peer) = peer else {
             return true;
         };
         // An IPv4 client of a socket bound to `[::]` shows as ::ffff:a.b.c.d.
         let peer = peer.to_canonical();
         self.everyone || self.networks.iter().any(|net| net.contains(peer))
+        // ANCHOR_END: ex-08.1-trusted-peers
     }
 }
 
@@ -186,6 +188,7 @@ pub fn forwarded(request: &Request, peer: Option<IpAddr>, trusted: &Trusted) -> 
 /// some proxies write, or garbage) ends the search with no answer: the
 /// peer's own address is a truer `REMOTE_ADDR` than a guess past it.
 fn client(request: &Request, trusted: &Trusted) -> Option<IpAddr> {
+    // ANCHOR: ex-08.2-rightmost
     let entries: Vec<&str> = request
         .header_values("x-forwarded-for")
         .flat_map(|value| value.split(','))
@@ -200,6 +203,7 @@ fn client(request: &Request, trusted: &Trusted) -> Option<IpAddr> {
         leftmost = Some(address);
     }
     leftmost
+    // ANCHOR_END: ex-08.2-rightmost
 }
 // ANCHOR_END: rightmost
 
@@ -367,6 +371,12 @@ mod tests {
         // Two header lines are one list.
         assert_eq!(
             client("X-Forwarded-For: 1.2.3.4\r\nX-Forwarded-For: 203.0.113.7,10.0.0.5\r\n"),
+            Some(ip("203.0.113.7"))
+        );
+        // A proxy that adds a line of its own rather than appending to
+        // the last one: the walk goes on into the earlier lines.
+        assert_eq!(
+            client("X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 10.0.0.5\r\n"),
             Some(ip("203.0.113.7"))
         );
         // All trusted: the furthest one known.

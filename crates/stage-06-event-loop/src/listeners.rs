@@ -116,6 +116,7 @@ pub const SOCKET_MODE: u32 = 0o660;
 /// a file that is not a socket is left alone, and binding fails.
 // ANCHOR: bind_unix
 pub fn bind_unix(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+    // ANCHOR: ex-08.3-stale-socket
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
@@ -136,6 +137,7 @@ pub fn bind_unix(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
             Err(_) => std::fs::remove_file(path)?,
         },
     }
+    // ANCHOR_END: ex-08.3-stale-socket
     // The mode is set by the umask at `bind`, not by a chmod after it:
     // in between, the socket would accept with whatever mode the umask
     // gave. Changing the umask is safe here: no other thread runs yet.

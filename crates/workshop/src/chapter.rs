@@ -31,7 +31,7 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const CHAPTERS: [Chapter; 7] = [
+pub const CHAPTERS: [Chapter; 8] = [
     Chapter {
         number: 1,
         slug: "01-http-is-text",
@@ -87,6 +87,18 @@ pub const CHAPTERS: [Chapter; 7] = [
         stage_dir: "framework",
         package: "",
         language: Language::Python,
+    },
+    // A second copy of stage-06: the deployment side of the same server
+    // (proxy headers, Unix sockets, recycling, logs). Each copy holds the
+    // starters of its own chapter's regions only; the other chapter's
+    // regions stay solved in it, as reference code.
+    Chapter {
+        number: 8,
+        slug: "08-production",
+        title: "What production servers add",
+        stage_dir: "crates/stage-06-event-loop",
+        package: "ch08",
+        language: Language::Rust,
     },
 ];
 
