@@ -31,7 +31,7 @@
 //! | `m`, `U`, `q`, `H` | method, path (as sent), query string, protocol |
 //! | `p` | `<pid>` of the worker |
 //! | `{name}i` | a request header (all its values), or `-` |
-//! | `{name}o` | a response header: always `-` here (the server does not keep them) |
+//! | `{name}o` | a response header the app set (all its values), or `-` |
 //!
 //! An unknown atom gives `-`, and `%%` a `%`, as in gunicorn (which uses
 //! Python's `%` formatting for the same strings). The duration runs from
@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use stage_02::Request;
+use stage_03::HeaderLines;
 use stage_04::Outcome;
 use stage_04::log::clf_time;
 
@@ -56,6 +57,9 @@ pub struct Finished<'a> {
     /// `REMOTE_ADDR` as the app saw it (empty for a Unix peer no proxy
     /// named).
     pub remote: &'a str,
+    /// The headers the app answered with; `None` when the server answered
+    /// by itself (a refused request) or the app never started a response.
+    pub response_headers: Option<&'a HeaderLines>,
     /// From the complete request to the app's last piece of body; zero
     /// for a request the server answered itself.
     pub duration: Duration,
@@ -188,11 +192,11 @@ fn push_atom(line: &mut String, name: &str, finished: &Finished<'_>, when: Syste
         ("b", _) if finished.outcome.status == 0 => write!(line, "-"),
         ("b" | "B", _) => write!(line, "{}", finished.outcome.body_bytes),
         ("f", Some(request)) => {
-            push_header(line, request, "referer");
+            push_values(line, request.header_values("referer"));
             Ok(())
         }
         ("a", Some(request)) => {
-            push_header(line, request, "user-agent");
+            push_values(line, request.header_values("user-agent"));
             Ok(())
         }
         // ANCHOR: ex-08.5-duration
@@ -212,31 +216,36 @@ fn push_atom(line: &mut String, name: &str, finished: &Finished<'_>, when: Syste
         }
         ("H", Some(r)) => write!(line, "{}", r.version),
         ("p", _) => write!(line, "<{pid}>"),
-        (name, Some(request)) => match name.strip_prefix('{').and_then(|n| n.rsplit_once('}')) {
+        (name, request) => match name.strip_prefix('{').and_then(|n| n.rsplit_once('}')) {
             Some((header, "i")) => {
-                push_header(line, request, header);
+                let values = request.into_iter().flat_map(|r| r.header_values(header));
+                push_values(line, values);
                 Ok(())
             }
-            // Response headers stay in the responder, which hands the
-            // server only the outcome: not kept, so not logged.
+            Some((header, "o")) => {
+                let headers = finished.response_headers.into_iter();
+                push_values(line, headers.flat_map(|h| h.header_values(header)));
+                Ok(())
+            }
+            // Unknown, or a request whose head could not be read.
             _ => write!(line, "-"),
         },
-        // No request (its head could not be read): nothing to say.
-        (_, None) => write!(line, "-"),
     };
 }
 
-/// Appends all values of a request header, joined by `, `, or `-`.
-fn push_header(line: &mut String, request: &Request, name: &str) {
-    let mut values = request.header_values(name);
-    let Some(first) = values.next() else {
-        line.push('-');
-        return;
-    };
-    push_escaped(line, first);
+/// Appends all values of a header, joined by `, `, or `-` when it has
+/// none.
+fn push_values<S: AsRef<str>>(line: &mut String, values: impl Iterator<Item = S>) {
+    let mut any = false;
     for value in values {
-        line.push_str(", ");
-        push_escaped(line, value);
+        if any {
+            line.push_str(", ");
+        }
+        push_escaped(line, value.as_ref());
+        any = true;
+    }
+    if !any {
+        line.push('-');
     }
 }
 
@@ -317,10 +326,19 @@ mod tests {
              X-Trace: one\r\nx-trace: two\r\nContent-Length: 0\r\n\r\n",
         );
         let outcome = outcome(201, 1234);
+        let mut response_headers = HeaderLines::new();
+        for (name, value) in [
+            ("Content-Type", "text/plain"),
+            ("X-Served", "a\"b"),
+            ("x-served", "c"),
+        ] {
+            response_headers.push(name, value).unwrap();
+        }
         let finished = Finished {
             request: Some(&request),
             outcome: &outcome,
             remote: "203.0.113.7",
+            response_headers: Some(&response_headers),
             duration: Duration::from_micros(2_345_678),
         };
         let cases = [
@@ -346,7 +364,9 @@ mod tests {
             ("{x-trace}i", "one, two"),
             ("{X-TRACE}i", "one, two"),
             ("{missing}i", "-"),
-            ("{content-type}o", "-"),
+            ("{content-type}o", "text/plain"),
+            ("{X-SERVED}o", r#"a\"b, c"#),
+            ("{missing}o", "-"),
             ("nonsense", "-"),
         ];
         for (name, expected) in cases {
@@ -366,6 +386,7 @@ mod tests {
             request: Some(&request),
             outcome: &outcome,
             remote: "127.0.0.1",
+            response_headers: None,
             duration: Duration::ZERO,
         };
         assert_eq!(
@@ -381,14 +402,15 @@ mod tests {
             request: None,
             outcome: &outcome,
             remote: "",
+            response_headers: None,
             duration: Duration::ZERO,
         };
         assert_eq!(
             render(
-                "%(h)s %(r)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s %(a)s %(D)s %(L)s",
+                "%(h)s %(r)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s %(a)s %(D)s %(L)s %({a}i)s %({b}o)s",
                 &finished
             ),
-            "- - - - - - - 0 - 0 0.000000"
+            "- - - - - - - 0 - 0 0.000000 - -"
         );
     }
 
@@ -419,6 +441,7 @@ mod tests {
             request: Some(&request),
             outcome: &outcome,
             remote: "::1",
+            response_headers: None,
             duration: Duration::from_millis(5),
         };
         assert_eq!(

@@ -9,7 +9,6 @@
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::time::Instant;
 
 use pyo3::Python;
@@ -25,7 +24,8 @@ impl Connection<Stream> {
     /// the client still sends until it closes too. Returns `None` when the
     /// connection is done with, else whether it shut down now.
     pub fn close_when_sent(&mut self, now: Instant) -> Option<bool> {
-        if self.pending_output() > 0 {
+        // The phase first: it is a field, while the output is behind a lock.
+        if !matches!(self.phase, Phase::Closing { .. }) || self.pending_output() > 0 {
             return Some(false);
         }
         let Phase::Closing { abort, shut } = &mut self.phase else {
@@ -93,11 +93,13 @@ impl<S: Read + Write> Connection<S> {
     /// Writes until the output is empty or the socket full: how many
     /// bytes went out, and whether some are still waiting.
     fn write_output(&mut self) -> Option<(usize, bool)> {
-        let output = Arc::clone(&self.output);
+        // Two fields borrowed apart, so that the lock is held while the
+        // socket is written without taking another reference to the output.
+        let Self { output, stream, .. } = self;
         let mut output = output
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let written = output.drain_into(&mut self.stream).ok()?;
+        let written = output.drain_into(stream).ok()?;
         Some((written, !output.is_empty()))
     }
     // ANCHOR_END: flush

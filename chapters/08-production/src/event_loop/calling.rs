@@ -66,17 +66,25 @@ impl EventLoop {
                 },
             };
             release(responder);
-            self.record(conn, Some(&request), &outcome, Some(started));
+            self.record(
+                conn,
+                Some(&request),
+                Some(responder),
+                &outcome,
+                Some(started),
+            );
         }
         false
     }
 
     /// Reports a request to the log callback, if there is an access log,
-    /// with `REMOTE_ADDR` as the app saw it and the time since `started`.
+    /// with `REMOTE_ADDR` as the app saw it, the headers the app answered
+    /// with (through its `responder`), and the time since `started`.
     fn record(
         &mut self,
         conn: &Connection,
         request: Option<&Request>,
+        responder: Option<&Bound<'_, Responder>>,
         outcome: &Outcome,
         started: Option<Instant>,
     ) {
@@ -86,10 +94,12 @@ impl EventLoop {
         let peer = peer_ip(conn);
         let client = request.and_then(|r| forwarded(r, peer, &self.config.trusted).client);
         let remote = client.or(peer).map(|ip| ip.to_string()).unwrap_or_default();
+        let responder = responder.and_then(|r| r.try_borrow().ok());
         (self.log)(&Finished {
             request,
             outcome,
             remote: &remote,
+            response_headers: responder.as_ref().and_then(|r| r.app_headers()),
             duration: started.map(|s| s.elapsed()).unwrap_or_default(),
         });
     }
@@ -103,7 +113,7 @@ impl EventLoop {
     ) {
         let message = format!("{why}\n");
         let outcome = send_refusal(&self.writer, &mut *conn.output(), why.status(), &message);
-        self.record(conn, request, &outcome, None);
+        self.record(conn, request, None, &outcome, None);
         conn.close_after_output(self.now);
     }
 
@@ -264,8 +274,15 @@ impl EventLoop {
         else {
             return;
         };
-        release(responder.bind(py));
-        self.record(conn, Some(&request), &outcome, Some(started));
+        let responder = responder.bind(py);
+        release(responder);
+        self.record(
+            conn,
+            Some(&request),
+            Some(responder),
+            &outcome,
+            Some(started),
+        );
         if let Some(traceback) = &outcome.error {
             crate::error!("the application raised an exception:\n{traceback}");
         }
