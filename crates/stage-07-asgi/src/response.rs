@@ -224,20 +224,20 @@ impl Response {
             (0, _) => None,
             (_, length) => length,
         };
+        // ANCHOR: ex-09.3-choose-framing
         let framing = if !body_allowed(status.code) {
             Framing::NoBody
         } else if let Some(n) = declared {
             Framing::Length(n)
         } else if !more {
-            // ANCHOR: one_piece
             // The whole body in one message: its length is known.
             Framing::Length(data.len() as u64)
-            // ANCHOR_END: one_piece
         } else if self.request.http11 {
             Framing::Chunked
         } else {
             Framing::Close
         };
+        // ANCHOR_END: ex-09.3-choose-framing
         if framing == Framing::Close {
             self.request.keep_open = false;
         }
@@ -281,6 +281,7 @@ impl Response {
         out: &mut Vec<u8>,
     ) -> Result<(), Misuse> {
         let silent = self.request.head || framing == Framing::NoBody;
+        // ANCHOR: ex-09.4-hold-to-the-length
         let left = match left {
             Some(n) if !silent && data.len() as u64 > n => {
                 self.state = State::Streaming {
@@ -292,6 +293,7 @@ impl Response {
             Some(n) if !silent => Some(n - data.len() as u64),
             other => other,
         };
+        // ANCHOR_END: ex-09.4-hold-to-the-length
         if !silent {
             match framing {
                 Framing::Chunked => encode_chunk(out, data),

@@ -31,7 +31,7 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const CHAPTERS: [Chapter; 7] = [
+pub const CHAPTERS: [Chapter; 8] = [
     Chapter {
         number: 1,
         slug: "01-http-is-text",
@@ -87,6 +87,15 @@ pub const CHAPTERS: [Chapter; 7] = [
         stage_dir: "framework",
         package: "",
         language: Language::Python,
+    },
+    // Chapter 8, "What production servers add", has no exercises yet.
+    Chapter {
+        number: 9,
+        slug: "09-asgi",
+        title: "ASGI: scope, receive, send",
+        stage_dir: "crates/stage-07-asgi",
+        package: "ch09",
+        language: Language::Rust,
     },
 ];
 

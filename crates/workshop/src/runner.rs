@@ -521,8 +521,9 @@ mod tests {
             Some("04.1"),
             "done exercises are skipped"
         );
-        workshop.turn_to("07.3-read-the-body");
-        workshop.record_pass("07.3-read-the-body");
+        let last = workshop.exercises.last().unwrap().id.clone();
+        workshop.turn_to(&last);
+        workshop.record_pass(&last);
         assert_eq!(
             next_id(&workshop),
             Some("01.1"),
