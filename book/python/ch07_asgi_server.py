@@ -22,7 +22,8 @@ from ch04_wsgi_server import main
 # ANCHOR: serve
 async def serve(app, host: str, port: int):
     server = await asyncio.start_server(lambda r, w: connection(app, r, w), host, port)
-    print(f"Listening on http://{host}:{server.sockets[0].getsockname()[1]}", file=sys.stderr)
+    port = server.sockets[0].getsockname()[1]
+    print(f"Listening on http://{host}:{port}", file=sys.stderr)
     await server.serve_forever()                      # a Task per connection
 
 
@@ -47,7 +48,7 @@ async def connection(app, reader, writer):
             held.update(message)                      # held until the first body
             return
         body, more = message.get("body", b""), message.get("more_body", False)
-        if held:                                      # the first body: the head goes first
+        if held:                                      # the first body: head first
             status = held.pop("status")
             head = [b"HTTP/1.1 %d %s" % (status, HTTPStatus(status).phrase.encode())]
             head += [name + b": " + value for name, value in held.pop("headers", [])]
@@ -55,8 +56,8 @@ async def connection(app, reader, writer):
                 head.append(b"Content-Length: %d" % len(body))
             writer.write(b"\r\n".join(head) + b"\r\nConnection: close\r\n\r\n")
             held.clear()
-        writer.write(body)                            # several pieces: ended by the close
-        await writer.drain()                          # a client that does not read waits here
+        writer.write(body)                            # (several: the close ends them)
+        await writer.drain()                          # waits while the client does not read
         if not more:
             done.set()
 

@@ -39,7 +39,8 @@ async def echo(scope, receive, send):
         body, more = body + message.get("body", b""), message.get("more_body", False)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"got " + body, "more_body": True})
+    await send({"type": "http.response.body", "body": b"got " + body,
+                "more_body": True})
     await send({"type": "http.response.body", "body": b"!\n"})
 # ANCHOR_END: echo
 

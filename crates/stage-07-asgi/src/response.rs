@@ -220,6 +220,7 @@ impl Response {
         more: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Misuse> {
+        // ANCHOR: choose_framing
         let declared = match headers.content_lengths() {
             (0, _) => None,
             (_, length) => length,
@@ -241,6 +242,7 @@ impl Response {
         if framing == Framing::Close {
             self.request.keep_open = false;
         }
+        // ANCHOR_END: choose_framing
         let connection = match (self.request.keep_open, self.request.announce) {
             (false, _) => Some("close"),
             (true, true) => Some("keep-alive"),
@@ -280,6 +282,7 @@ impl Response {
         more: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Misuse> {
+        // ANCHOR: held_to_length
         let silent = self.request.head || framing == Framing::NoBody;
         // ANCHOR: ex-09.4-hold-to-the-length
         let left = match left {
@@ -301,6 +304,7 @@ impl Response {
             }
             self.body_bytes += data.len() as u64;
         }
+        // ANCHOR_END: held_to_length
         if more {
             self.state = State::Streaming { framing, left };
             return Ok(());
