@@ -292,3 +292,90 @@ fn one_idle_client_holds_the_keep_alive_loop_but_not_the_event_loop() {
         "{text}"
     );
 }
+
+#[test]
+fn the_small_asgi_server_serves_a_raw_asgi_app() {
+    let server = python_server("ch07_asgi_server.py", "asgi_wire.py:app");
+    // One body message: held start, then a Content-Length.
+    let answer = testkit::exchange(server.addr, &get_and_close("/hello"));
+    assert_eq!(
+        visible(&answer),
+        visible(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, ASGI!\n")
+    );
+    // Several body messages: no length, the close ends the body.
+    let answer = testkit::exchange(server.addr, &get_and_close("/stream"));
+    assert_eq!(
+        visible(&answer),
+        visible(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nConnection: close\r\n\r\nfirst line\nsecond line\n")
+    );
+    // The body comes through receive(), even when it arrives after the
+    // head; after it, receive() waits until the response is over.
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    stream.write_all(b" world").unwrap();
+    let answer = read_to_close(&mut stream);
+    assert_eq!(
+        visible(&answer),
+        visible(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world")
+    );
+    let answer = testkit::exchange(
+        server.addr,
+        b"POST /after-body HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    assert!(
+        answer.ends_with(b"\r\n\r\npending=True\n"),
+        "{}",
+        visible(&answer)
+    );
+    // The scope: path percent-decoded as UTF-8, raw_path and the query
+    // as the bytes sent, header names lower-cased.
+    let answer = testkit::exchange(server.addr, &get_and_close("/scope/caf%C3%A9?q=%41"));
+    let text = String::from_utf8_lossy(&answer);
+    for expected in [
+        r#""path": "/scope/caf\u00e9""#,
+        r#""raw_path": "/scope/caf%C3%A9""#,
+        r#""query_string": "q=%41""#,
+        r#""connection","#,
+        r#""method": "GET""#,
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
+
+/// The chapter shows this output, included from the `.out` file.
+#[test]
+fn a_coroutine_stepped_by_hand_stops_at_the_wait_and_finishes_when_sent_a_value() {
+    let output = run_python(&["ch07_await.py"]);
+    assert!(output.status.success(), "{output:?}");
+    let shown = std::fs::read_to_string(python_dir().join("ch07_await.out")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), shown);
+    assert_eq!(
+        shown,
+        "step 1 stopped at: Wait\nstep 2 finished with: b'hello world'\n"
+    );
+}
+
+#[test]
+fn the_spy_passes_every_message_through() {
+    // The chapter's spy middleware, around its echo app, served by the
+    // chapter's small server: the app behaves as without the spy.
+    let app = python_dir().join("ch07_spy.py");
+    let mut command = Command::new(script("ch07_asgi_server.py"));
+    command
+        .arg(format!("{}:app", app.display()))
+        .current_dir(python_dir());
+    let server = ServerProcess::start_command(command);
+    let answer = testkit::exchange(
+        server.addr,
+        b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    assert_eq!(
+        visible(&answer),
+        visible(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nConnection: close\r\n\r\ngot hi!\n"
+        )
+    );
+}

@@ -164,9 +164,12 @@ impl Ctx {
             return Ok(Some(messages::disconnect(py)?));
         };
         if exchange.body_given {
+            // ANCHOR: ex-09.5-wait-after-the-body
             let over = exchange.response.is_complete() || conn.disconnected();
             return over.then(|| messages::disconnect(py)).transpose();
+            // ANCHOR_END: ex-09.5-wait-after-the-body
         }
+        // ANCHOR: decode_body
         let mut body = Vec::new();
         loop {
             let room = MAX_MESSAGE - body.len();
@@ -188,6 +191,7 @@ impl Ctx {
                 }
             }
         }
+        // ANCHOR_END: decode_body
         // Room was made in the input: the socket may hold more.
         let cap = self.config.limits.max_head_bytes + 64 * 1024;
         conn.read_available(cap, &mut self.scratch);

@@ -220,27 +220,29 @@ impl Response {
         more: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Misuse> {
+        // ANCHOR: choose_framing
         let declared = match headers.content_lengths() {
             (0, _) => None,
             (_, length) => length,
         };
+        // ANCHOR: ex-09.3-choose-framing
         let framing = if !body_allowed(status.code) {
             Framing::NoBody
         } else if let Some(n) = declared {
             Framing::Length(n)
         } else if !more {
-            // ANCHOR: one_piece
             // The whole body in one message: its length is known.
             Framing::Length(data.len() as u64)
-            // ANCHOR_END: one_piece
         } else if self.request.http11 {
             Framing::Chunked
         } else {
             Framing::Close
         };
+        // ANCHOR_END: ex-09.3-choose-framing
         if framing == Framing::Close {
             self.request.keep_open = false;
         }
+        // ANCHOR_END: choose_framing
         let connection = match (self.request.keep_open, self.request.announce) {
             (false, _) => Some("close"),
             (true, true) => Some("keep-alive"),
@@ -280,7 +282,9 @@ impl Response {
         more: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Misuse> {
+        // ANCHOR: held_to_length
         let silent = self.request.head || framing == Framing::NoBody;
+        // ANCHOR: ex-09.4-hold-to-the-length
         let left = match left {
             Some(n) if !silent && data.len() as u64 > n => {
                 self.state = State::Streaming {
@@ -292,6 +296,7 @@ impl Response {
             Some(n) if !silent => Some(n - data.len() as u64),
             other => other,
         };
+        // ANCHOR_END: ex-09.4-hold-to-the-length
         if !silent {
             match framing {
                 Framing::Chunked => encode_chunk(out, data),
@@ -299,6 +304,7 @@ impl Response {
             }
             self.body_bytes += data.len() as u64;
         }
+        // ANCHOR_END: held_to_length
         if more {
             self.state = State::Streaming { framing, left };
             return Ok(());

@@ -35,7 +35,9 @@ pub fn decoded_path(request: &Request) -> String {
         push_latin1(&mut bytes, info.map_or("", |(_, value)| value));
         bytes
     };
+    // ANCHOR: ex-09.1-utf8-path
     String::from_utf8_lossy(&bytes).into_owned()
+    // ANCHOR_END: ex-09.1-utf8-path
 }
 // ANCHOR_END: decoded_path
 
@@ -82,6 +84,7 @@ pub fn http_scope<'py>(
 /// `[(name, value), ...]` as bytes: names lower-cased, values back to the
 /// bytes they were (the parser read them as latin-1).
 fn header_pairs<'py>(py: Python<'py>, request: &Request) -> PyResult<Bound<'py, PyList>> {
+    // ANCHOR: ex-09.2-header-pairs
     let mut bytes = Vec::new();
     let pairs = request.headers.iter().map(|(name, value)| {
         bytes.clear();
@@ -90,6 +93,7 @@ fn header_pairs<'py>(py: Python<'py>, request: &Request) -> PyResult<Bound<'py, 
         PyTuple::new(py, [name, PyBytes::new(py, &bytes)])
     });
     PyList::new(py, pairs.collect::<PyResult<Vec<_>>>()?)
+    // ANCHOR_END: ex-09.2-header-pairs
 }
 
 #[cfg(test)]
@@ -112,5 +116,30 @@ mod tests {
         assert_eq!(path_of("/bad%FF"), "/bad\u{fffd}");
         assert_eq!(path_of("http://example.com/x%41"), "/xA");
         assert_eq!(path_of("*"), "*");
+    }
+
+    #[test]
+    fn header_names_are_lower_cased_bytes_in_order_with_repeats_and_values_as_sent() {
+        let head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Tag: a\r\nAccept: */*\r\nx-tag: b\r\nX-Name: caf\xe9\r\n\r\n";
+        let request = match parse_request(head, &Limits::default()) {
+            Ok(Parsed::Complete { request, .. }) => request,
+            other => panic!("{other:?}"),
+        };
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+            Python::attach(|py| header_pairs(py, &request).and_then(|list| list.extract()))
+                .unwrap();
+        let expected: [(&[u8], &[u8]); 5] = [
+            (b"host", b"t"),
+            (b"x-tag", b"a"),
+            (b"accept", b"*/*"),
+            (b"x-tag", b"b"),
+            // The byte 0xE9 the client sent, not UTF-8's two bytes for é.
+            (b"x-name", b"caf\xe9"),
+        ];
+        let expected: Vec<(Vec<u8>, Vec<u8>)> = expected
+            .iter()
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(pairs, expected);
     }
 }

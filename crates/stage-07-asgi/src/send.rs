@@ -66,6 +66,7 @@ impl Server {
             }
             return Err(misuse(error));
         }
+        // ANCHOR: written_or_wait
         let complete = exchange.response.is_complete();
         conn.output.extend_from_slice(&self.ctx.out);
         conn.flush(self.ctx.now);
@@ -87,6 +88,7 @@ impl Server {
             exchange.send_waiter = Some(future.clone_ref(py));
         }
         Ok(future)
+        // ANCHOR_END: written_or_wait
     }
     // ANCHOR_END: send
 }

@@ -33,6 +33,7 @@ class Lifespan:
         self.raised = False
         self.task = None
 
+    # ANCHOR: startup
     async def startup(self):
         """True when the worker may serve."""
         if self.mode == "off":
@@ -40,12 +41,15 @@ class Lifespan:
         self.task = asyncio.get_running_loop().create_task(self.main())
         await self.inbox.put({"type": "lifespan.startup"})
         await self.started.wait()
+        # ANCHOR: ex-09.6-startup-failed
         if self.failure is not None:
             log(f"the application's startup failed: {self.failure}")
             return False
+        # ANCHOR_END: ex-09.6-startup-failed
         # "auto": an app that raises on the lifespan scope does not speak
         # it, and is served without it; "on" insists.
         return not (self.raised and self.mode == "on")
+    # ANCHOR_END: startup
 
     async def shutdown(self):
         if self.task is None or self.raised or self.task.done():
@@ -95,6 +99,7 @@ def loop_factory(kind):
     return asyncio.new_event_loop
 
 
+# ANCHOR: serve
 async def serve(server, app, lifespan_mode, graceful, announce):
     loop = asyncio.get_running_loop()
     lifespan = Lifespan(app, lifespan_mode)
@@ -120,6 +125,7 @@ async def serve(server, app, lifespan_mode, graceful, announce):
     loop.remove_reader(server.fileno())
     await lifespan.shutdown()
     return True
+# ANCHOR_END: serve
 
 
 def run(server, app, lifespan_mode, loop_kind, graceful, announce):

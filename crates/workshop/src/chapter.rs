@@ -31,7 +31,7 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const CHAPTERS: [Chapter; 8] = [
+pub const CHAPTERS: [Chapter; 9] = [
     Chapter {
         number: 1,
         slug: "01-http-is-text",
@@ -98,6 +98,14 @@ pub const CHAPTERS: [Chapter; 8] = [
         title: "What production servers add",
         stage_dir: "crates/stage-06-event-loop",
         package: "ch08",
+        language: Language::Rust,
+    },
+    Chapter {
+        number: 9,
+        slug: "09-asgi",
+        title: "ASGI: scope, receive, send",
+        stage_dir: "crates/stage-07-asgi",
+        package: "ch09",
         language: Language::Rust,
     },
 ];

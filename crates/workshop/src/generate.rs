@@ -261,17 +261,47 @@ pub fn source_files(root: &Path, chapter: Chapter) -> Result<Vec<String>, Exerci
         files.sort();
         return Ok(files);
     }
+    let through_binary = tests_through_the_binary(&stage, &files);
     files.retain(|f| {
         // Sources, and what they include (the demo app's Python).
         let library = f.starts_with("src/") && f != "src/main.rs";
         let tests = f.starts_with("tests/")
             && (f.ends_with(".rs") || f.ends_with(".snap"))
             && !LEFT_OUT_TESTS.contains(&f.as_str())
+            && !through_binary.contains(f)
             && !f.starts_with("tests/snapshots/framework__");
         library || tests || f == "build.rs"
     });
     files.sort();
     Ok(files)
+}
+
+/// The test files (and their snapshots) that start the stage's binary,
+/// by its name or through a shared `tests/common` module that names it
+/// (stage-07's tests all do it that way). A chapter crate has no binary,
+/// so they are left out, like [`LEFT_OUT_TESTS`].
+fn tests_through_the_binary(stage: &Path, files: &[String]) -> Vec<String> {
+    let names_the_binary = |text: &str| text.contains("CARGO_BIN_EXE_");
+    let common = fs::read_to_string(stage.join("tests/common/mod.rs")).unwrap_or_default();
+    let common_does = names_the_binary(&common);
+    let mut left_out = Vec::new();
+    if common_does {
+        left_out.push("tests/common/mod.rs".to_string());
+    }
+    for file in files
+        .iter()
+        .filter(|f| f.starts_with("tests/") && f.ends_with(".rs"))
+    {
+        let text = fs::read_to_string(stage.join(file)).unwrap_or_default();
+        let uses_common = text.lines().any(|line| line.trim() == "mod common;");
+        if names_the_binary(&text) || (common_does && uses_common) {
+            left_out.push(file.clone());
+            let name = file.trim_start_matches("tests/").trim_end_matches(".rs");
+            let prefix = format!("tests/snapshots/{name}__");
+            left_out.extend(files.iter().filter(|f| f.starts_with(&prefix)).cloned());
+        }
+    }
+    left_out
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {

@@ -116,6 +116,28 @@ fn the_apps_transfer_encoding_is_dropped_and_its_length_held_to() {
 }
 
 #[test]
+fn a_later_piece_past_the_apps_length_is_refused_and_nothing_of_it_sent() {
+    let mut response = Response::new(GET11);
+    response.start(200, &[(b"content-length", b"3")]).unwrap();
+    let mut out = Vec::new();
+    response.body(&writer(), b"ab", true, &mut out).unwrap();
+    let sent = out.len();
+    assert_eq!(
+        response.body(&writer(), b"cd", false, &mut out),
+        Err(Misuse::Overrun(1))
+    );
+    assert_eq!(
+        out.len(),
+        sent,
+        "the client got exactly the 3 bytes promised, or fewer"
+    );
+    assert_eq!(response.body_bytes, 2);
+    response.body(&writer(), b"c", false, &mut out).unwrap();
+    assert!(response.is_complete());
+    assert!(String::from_utf8(out).unwrap().ends_with("\r\n\r\nabc"));
+}
+
+#[test]
 fn misuse_is_refused_and_writes_nothing() {
     let mut response = Response::new(GET11);
     let mut out = Vec::new();
