@@ -425,6 +425,7 @@ mod tests {
             request: Some(&request),
             outcome: &outcome,
             remote: "::1",
+            response_headers: None,
             duration: Duration::from_nanos(1_999_999_900),
         };
         assert_eq!(
