@@ -1,6 +1,7 @@
 """Apps for stage-06's --threads tests: requests that wait, bodies that
 wait between pieces, bodies read on a thread, and close() counted."""
 
+import os
 import threading
 import time
 
@@ -39,6 +40,8 @@ def application(environ, start_response):
         # Waits as an app waits for a database: the GIL is released.
         time.sleep(float(query or "1"))
         return text(start_response, f"slept on {threading.current_thread().name}\n".encode())
+    if path == "/pid":
+        return text(start_response, f"{os.getpid()}\n".encode())
     if path == "/multithread":
         return text(start_response, f"{environ['wsgi.multithread']}\n".encode())
     if path == "/echo":
