@@ -40,6 +40,12 @@ def application(environ, start_response):
         # Waits as an app waits for a database: the GIL is released.
         time.sleep(float(query or "1"))
         return text(start_response, f"slept on {threading.current_thread().name}\n".encode())
+    if path == "/compute":
+        # Computes in Python (the GIL held throughout): `query` additions.
+        total = 0
+        for number in range(int(query or "1000000")):
+            total += number
+        return text(start_response, f"{total}\n".encode())
     if path == "/pid":
         return text(start_response, f"{os.getpid()}\n".encode())
     if path == "/multithread":

@@ -38,6 +38,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stage_04::{Outcome, Responder};
 
+use crate::buffer::Buffer;
 use crate::stepping::{InProgress, Step, begin};
 
 /// What a pool thread is asked to do for one request.
@@ -65,6 +66,10 @@ pub struct Job {
     pub responder: Py<Responder>,
     /// What to do.
     pub work: Work,
+    /// The connection's output, which the responder writes into: a body
+    /// already in memory is pulled on while this is under the high-water
+    /// mark (see [`Job::run`]).
+    pub output: Arc<Mutex<Buffer>>,
 }
 
 /// What came of a job.
@@ -103,7 +108,14 @@ pub struct Pool {
 impl Pool {
     /// Starts `size` threads; each finished job wakes the poll `registry`
     /// belongs to with `token`.
-    pub fn start(size: usize, registry: &Registry, token: Token) -> std::io::Result<Pool> {
+    /// `high_water` is the loop's: how much output a thread may leave for
+    /// a connection before it stops pulling a body.
+    pub fn start(
+        size: usize,
+        high_water: usize,
+        registry: &Registry,
+        token: Token,
+    ) -> std::io::Result<Pool> {
         let waker = Arc::new(Waker::new(registry, token)?);
         let (jobs, queue) = channel::<Job>();
         let (report, done) = channel::<Done>();
@@ -119,6 +131,7 @@ impl Pool {
                 busy_since: Arc::clone(&busy_since),
                 index,
                 epoch,
+                high_water,
             };
             threads.push(
                 std::thread::Builder::new()
@@ -198,6 +211,7 @@ struct PoolThread {
     busy_since: Arc<[AtomicU64]>,
     index: usize,
     epoch: Instant,
+    high_water: usize,
 }
 
 impl PoolThread {
@@ -217,7 +231,7 @@ impl PoolThread {
                     return; // the pool stopped
                 };
                 self.set_busy(true);
-                let done = job.run(py);
+                let done = job.run(py, self.high_water);
                 self.set_busy(false);
                 if self.report.send(done).is_err() {
                     return; // the loop has gone
@@ -241,20 +255,54 @@ impl PoolThread {
 impl Job {
     // ANCHOR: job_run
     /// Runs the job: the same blocks the loop runs inline without a pool.
-    fn run(self, py: Python<'_>) -> Done {
-        let responder = self.responder.bind(py);
-        let result = match self.work {
+    fn run(self, py: Python<'_>, high_water: usize) -> Done {
+        let Job {
+            token,
+            responder,
+            work,
+            output,
+        } = self;
+        let bound = responder.bind(py);
+        let result = match work {
             Work::Call { app, environ } => {
-                Report::Stepped(begin(py, app.bind(py), environ.into_bound(py), responder))
+                let step = begin(py, app.bind(py), environ.into_bound(py), bound);
+                Report::Stepped(pull_in_memory(py, step, bound, &output, high_water))
             }
-            Work::Step(progress) => Report::Stepped(progress.step(py, responder)),
-            Work::Abandon(progress) => Report::Abandoned(progress.abandon(py, responder)),
+            Work::Step(progress) => {
+                let step = progress.step(py, bound);
+                Report::Stepped(pull_in_memory(py, step, bound, &output, high_water))
+            }
+            Work::Abandon(progress) => Report::Abandoned(progress.abandon(py, bound)),
         };
         Done {
-            token: self.token,
-            responder: self.responder,
+            token,
+            responder,
             result,
         }
     }
     // ANCHOR_END: job_run
+}
+
+/// Pulls on a body that is a list or a tuple (most apps' `[body]`) while
+/// the connection's output is under the high-water mark: none of its
+/// pieces can wait, so handing each back to the loop first would only
+/// cost a round trip per piece. A body that may wait (a generator) goes
+/// back to the loop after each piece, so that the piece is sent at once.
+fn pull_in_memory(
+    py: Python<'_>,
+    mut step: Step,
+    responder: &Bound<'_, Responder>,
+    output: &Mutex<Buffer>,
+    high_water: usize,
+) -> Step {
+    while let Step::More(progress) = step {
+        let full = output
+            .lock()
+            .map_or(true, |output| output.len() >= high_water);
+        if full || !progress.is_in_memory(py) {
+            return Step::More(progress);
+        }
+        step = progress.step(py, responder);
+    }
+    step
 }

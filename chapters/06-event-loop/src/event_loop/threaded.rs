@@ -19,6 +19,7 @@
 //! waits for a thread.
 
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use mio::Token;
@@ -29,6 +30,7 @@ use stage_04::{Outcome, Responder};
 
 use super::EventLoop;
 use super::calling::release;
+use crate::buffer::Buffer;
 use crate::connection::{Connection, Exchange};
 use crate::pool::{Done, Job, Pool, Report, Work};
 use crate::stepping::Step;
@@ -36,6 +38,9 @@ use crate::stepping::Step;
 /// The token the pool's threads wake the poll with. Connections' tokens
 /// count up from 1 and the listeners' down from the top, so 0 is free.
 pub(super) const POOL_WAKER: Token = Token(0);
+
+/// A connection's output buffer, shared with its responder.
+type Output = Arc<Mutex<Buffer>>;
 
 /// A request whose client went away while the pool had it: kept until
 /// its jobs come back, so that its body's `close()` is still called, on
@@ -46,6 +51,8 @@ pub(super) struct Orphan {
     /// `REMOTE_ADDR` as the app saw it, for the access log.
     remote: String,
     started: Instant,
+    /// The connection's output, which nobody sends any more.
+    output: Output,
 }
 
 impl EventLoop {
@@ -53,7 +60,8 @@ impl EventLoop {
     /// once it is running, never in a master that will fork.
     pub(super) fn start_pool(&mut self) -> io::Result<()> {
         if self.config.threads > 1 && self.pool.is_none() {
-            let pool = Pool::start(self.config.threads, self.poll.registry(), POOL_WAKER)?;
+            let (threads, high_water) = (self.config.threads, self.config.high_water);
+            let pool = Pool::start(threads, high_water, self.poll.registry(), POOL_WAKER)?;
             self.pool = Some(pool);
         }
         Ok(())
@@ -64,12 +72,13 @@ impl EventLoop {
         self.pool.as_ref().is_none_or(Pool::is_idle)
     }
 
-    fn submit(&mut self, token: Token, responder: Py<Responder>, work: Work) {
+    fn submit(&mut self, conn: (Token, &Output), responder: Py<Responder>, work: Work) {
         if let Some(pool) = &mut self.pool {
             pool.submit(Job {
-                token,
+                token: conn.0,
                 responder,
                 work,
+                output: Arc::clone(conn.1),
             });
         }
     }
@@ -90,7 +99,7 @@ impl EventLoop {
             app,
             environ: environ.unbind(),
         };
-        self.submit(conn.token, responder.unbind(), work);
+        self.submit((conn.token, &conn.output), responder.unbind(), work);
     }
 
     /// `pump` with a pool: one more piece of the body, pulled by a pool
@@ -101,7 +110,6 @@ impl EventLoop {
             conn.wait_for_reader(self.now);
             return Some(false);
         }
-        let token = conn.token;
         let Some(exchange) = conn.exchange_mut() else {
             return Some(false);
         };
@@ -113,7 +121,7 @@ impl EventLoop {
         };
         exchange.on_thread = true;
         let responder = exchange.responder.clone_ref(py);
-        self.submit(token, responder, Work::Step(progress));
+        self.submit((conn.token, &conn.output), responder, Work::Step(progress));
         Some(true)
     }
     // ANCHOR_END: call_on_thread
@@ -182,7 +190,8 @@ impl EventLoop {
             responder.client_went_away();
         }
         if let Some(progress) = progress {
-            self.submit(conn.token, responder.clone_ref(py), Work::Abandon(progress));
+            let abandon = Work::Abandon(progress);
+            self.submit((conn.token, &conn.output), responder.clone_ref(py), abandon);
         } else if !on_thread {
             // Nothing is out on a thread, so nothing will come back.
             release(responder.bind(py));
@@ -195,6 +204,7 @@ impl EventLoop {
             request,
             remote,
             started,
+            output: Arc::clone(&conn.output),
         });
     }
 
@@ -203,7 +213,9 @@ impl EventLoop {
     fn orphan_back(&mut self, py: Python<'_>, at: usize, done: Done) {
         let mut outcome = match done.result {
             Report::Stepped(Step::More(progress)) => {
-                self.submit(done.token, done.responder, Work::Abandon(progress));
+                let output = Arc::clone(&self.orphans[at].output);
+                let abandon = Work::Abandon(progress);
+                self.submit((done.token, &output), done.responder, abandon);
                 return;
             }
             Report::Stepped(Step::Done(outcome)) | Report::Abandoned(outcome) => outcome,
