@@ -323,14 +323,16 @@ impl<S> Connection<S> {
 
     /// Bytes of output went out: a wait on the client to read starts
     /// again, and a kept-alive connection whose response is now all sent
-    /// starts waiting for its next request.
+    /// starts waiting for its next request. A response in progress gets
+    /// its I/O timeout again even when all of it went out: the client is
+    /// reading, and no other wait was set since its request's head (an
+    /// endless stream to a fast reader was reset at the header timeout).
     fn output_moved(&mut self, now: Instant, pending: bool) {
         match self.phase {
             Phase::Head if !self.head_started && pending => self.deadline = now + self.timeouts.io,
             Phase::Head if !self.head_started => self.deadline = now + self.timeouts.keep_alive,
-            Phase::Responding(_) | Phase::Closing { shut: false, .. } if pending => {
-                self.deadline = now + self.timeouts.io;
-            }
+            Phase::Responding(_) => self.deadline = now + self.timeouts.io,
+            Phase::Closing { shut: false, .. } if pending => self.deadline = now + self.timeouts.io,
             _ => {}
         }
     }
