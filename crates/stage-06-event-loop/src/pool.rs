@@ -8,6 +8,8 @@
 //! loop's poll with a [`mio::Waker`]. One job is one step, so the loop
 //! decides before every piece whether the client can take more
 //! (backpressure), and jobs of many connections take turns in the queue.
+//! The one exception is a body that is a list or a tuple, which the thread
+//! pulls on while the output has room, since none of its pieces can wait.
 //! There are never more jobs running than threads: the rest wait in the
 //! queue, in the order they came; none is refused.
 //!
