@@ -383,3 +383,44 @@ fn a_client_that_does_not_read_pauses_the_generator_on_a_thread() {
     }
     assert_eq!(pulled(addr), 1000);
 }
+
+#[test]
+fn sighup_replaces_a_threaded_worker_and_its_requests_on_threads_finish() {
+    let server = start("4", &[]);
+    let (_, old) = get(server.addr, "/pid");
+    let addr = server.addr;
+    let clients: Vec<_> = (0..3)
+        .map(|_| thread::spawn(move || get(addr, "/sleep?1")))
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    server.signal("HUP");
+    server.wait_for_stderr("reloading");
+    for client in clients {
+        let (status, body) = client.join().unwrap();
+        assert_eq!(status, Some(200), "{body}");
+    }
+    let started = Instant::now();
+    while get(server.addr, "/pid").1 == old {
+        assert!(started.elapsed() < Duration::from_secs(20), "no new worker");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        get(server.addr, "/multithread").1,
+        "True\n",
+        "the new one has threads too"
+    );
+}
+
+#[test]
+fn the_access_log_has_each_request_answered_on_a_thread() {
+    let server = start("4", &[]);
+    concurrently(server.addr, "/sleep?0.2", 4);
+    let (status, _) = get(server.addr, "/raise");
+    assert_eq!(status, Some(500));
+    let log = server.wait_for_stderr("\"GET /raise HTTP/1.1\" 500");
+    assert_eq!(
+        log.matches("\"GET /sleep?0.2 HTTP/1.1\" 200 ").count(),
+        4,
+        "{log}"
+    );
+}
