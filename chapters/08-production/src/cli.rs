@@ -4,8 +4,10 @@
 //! The flags of a pre-forking server: how many workers, how long each
 //! thing may take, the request limits, the access log. Stage-06 takes them,
 //! and stage-07 (the ASGI server, on stage-06's master) takes the same,
-//! defined once here.
+//! defined once here. [`ThreadArgs`] is stage-06's alone: how many app
+//! calls a worker runs at once.
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::Args;
@@ -62,6 +64,17 @@ impl ServerArgs {
     }
 }
 
+/// How many app calls a worker runs at once, as a flag (gunicorn's).
+#[derive(Args, Debug, Clone)]
+pub struct ThreadArgs {
+    /// Threads per worker that call the app, for apps that wait on a
+    /// database or another service: while one waits, another runs. With
+    /// 1, the event loop calls the app itself. Threads do not make Python
+    /// compute faster: only one runs Python at a time (the GIL).
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub threads: NonZeroUsize,
+}
+
 /// A flag's number of seconds as a duration; a negative, infinite or
 /// not-a-number value is refused with the flag's name.
 fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
@@ -100,6 +113,15 @@ mod tests {
             (3, Duration::from_secs(7))
         );
         let negative = Cli::parse_from(["x", "--keep-alive=-1"]);
+        #[derive(Parser)]
+        struct Threads {
+            #[command(flatten)]
+            threads: ThreadArgs,
+        }
+        assert_eq!(Threads::parse_from(["x"]).threads.threads.get(), 1);
+        let eight = Threads::parse_from(["x", "--threads", "8"]);
+        assert_eq!(eight.threads.threads.get(), 8);
+        assert!(Threads::try_parse_from(["x", "--threads", "0"]).is_err());
         assert_eq!(
             negative.server.timeouts().unwrap_err(),
             "--keep-alive must be a positive number of seconds"

@@ -16,6 +16,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use mio::Token;
 use pyo3::prelude::*;
 use stage_02::{Limits, Request};
 use stage_04::Responder;
@@ -72,6 +73,9 @@ pub struct Exchange {
     /// When the request was complete and the app about to be called:
     /// where the access log's duration counts from.
     pub started: Instant,
+    /// A pool thread (`--threads`) has the request: it is calling the
+    /// app or pulling a piece of the body, and `progress` is out with it.
+    pub on_thread: bool,
 }
 
 /// How long a connection waits for each thing it can wait for.
@@ -118,6 +122,9 @@ pub enum Expired {
 pub struct Connection<S = Stream> {
     /// The socket, non-blocking.
     pub stream: S,
+    /// The token the poll reports the socket with, set when the loop
+    /// registers it: a pool thread's job says which connection it is for.
+    pub token: Token,
     /// Its two addresses.
     pub info: ConnectionInfo,
     /// What every `environ` on this connection starts with; made at its
@@ -150,6 +157,7 @@ impl<S> Connection<S> {
     pub fn new(stream: S, info: ConnectionInfo, timeouts: Timeouts, now: Instant) -> Self {
         Connection {
             stream,
+            token: Token(usize::MAX),
             info,
             environ: None,
             input: Buffer::default(),
@@ -229,7 +237,29 @@ impl<S> Connection<S> {
             progress,
             keep_open,
             started,
+            on_thread: false,
         });
+    }
+
+    /// A pool thread has taken the request (`--threads`): the connection
+    /// waits for it, without a deadline, as the loop itself would wait
+    /// for an app called inline (the master's `--timeout` is for an app
+    /// that hangs).
+    pub fn hand_to_thread(&mut self) {
+        if let Phase::Responding(exchange) = &mut self.phase {
+            exchange.on_thread = true;
+        }
+    }
+
+    /// The pool thread gave the request back, with `progress` when its
+    /// body has more to give: the client has the I/O timeout to read what
+    /// it wrote.
+    pub fn back_from_thread(&mut self, progress: Option<InProgress>, now: Instant) {
+        if let Phase::Responding(exchange) = &mut self.phase {
+            exchange.on_thread = false;
+            exchange.progress = progress;
+        }
+        self.deadline = now + self.timeouts.io;
     }
 
     /// Where the connection stands.
@@ -240,6 +270,11 @@ impl<S> Connection<S> {
     /// Whether a response is in progress.
     pub fn is_responding(&self) -> bool {
         matches!(self.phase, Phase::Responding(_))
+    }
+
+    /// Whether a pool thread has the request (see [`hand_to_thread`](Self::hand_to_thread)).
+    pub fn is_on_thread(&self) -> bool {
+        matches!(&self.phase, Phase::Responding(exchange) if exchange.on_thread)
     }
 
     /// Whether the response in progress is a file the loop sends itself.
@@ -291,14 +326,16 @@ impl<S> Connection<S> {
 
     /// Bytes of output went out: a wait on the client to read starts
     /// again, and a kept-alive connection whose response is now all sent
-    /// starts waiting for its next request.
+    /// starts waiting for its next request. A response in progress gets
+    /// its I/O timeout again even when all of it went out: the client is
+    /// reading, and no other wait was set since its request's head (an
+    /// endless stream to a fast reader was reset at the header timeout).
     fn output_moved(&mut self, now: Instant, pending: bool) {
         match self.phase {
             Phase::Head if !self.head_started && pending => self.deadline = now + self.timeouts.io,
             Phase::Head if !self.head_started => self.deadline = now + self.timeouts.keep_alive,
-            Phase::Responding(_) | Phase::Closing { shut: false, .. } if pending => {
-                self.deadline = now + self.timeouts.io;
-            }
+            Phase::Responding(_) => self.deadline = now + self.timeouts.io,
+            Phase::Closing { shut: false, .. } if pending => self.deadline = now + self.timeouts.io,
             _ => {}
         }
     }
@@ -355,7 +392,7 @@ impl<S> Connection<S> {
 
     /// What the connection was waiting for, if its deadline has passed.
     pub fn expired(&self, now: Instant) -> Option<Expired> {
-        if self.deadline > now {
+        if self.deadline > now || self.is_on_thread() {
             return None;
         }
         Some(match self.phase {

@@ -9,6 +9,10 @@
 //! the loop works and released while it waits in the poll, since a worker
 //! has one thread and nobody to hand it to in between. While the app runs,
 //! the loop waits: one thread allows nothing else.
+//!
+//! With `--threads N` (N > 1), the app runs on a pool of N threads
+//! instead ([`crate::pool`], and the `threaded` module here), and the loop
+//! goes on with the sockets meanwhile.
 
 use std::fs::File;
 use std::io;
@@ -30,11 +34,13 @@ use crate::connections::Connections;
 use crate::forwarded::Trusted;
 use crate::incoming::Progress;
 use crate::listeners::{Accepting, Listener};
+use crate::pool::Pool;
 
 mod accepting;
 mod calling;
 mod expiry;
 mod sending;
+mod threaded;
 
 use accepting::{listener_index, listener_token};
 
@@ -67,6 +73,10 @@ pub struct LoopConfig {
     /// master replaces the worker (`--max-requests`, with the jitter
     /// already added): memory an app leaks is given back.
     pub max_requests: Option<u64>,
+    /// App calls at once (`--threads`): with 1, the loop calls the app
+    /// itself; with more, a pool of that many threads does, and
+    /// `wsgi.multithread` is true.
+    pub threads: usize,
 }
 
 impl Default for LoopConfig {
@@ -81,6 +91,7 @@ impl Default for LoopConfig {
             access_log: true,
             trusted: Trusted::default(),
             max_requests: None,
+            threads: 1,
         }
     }
 }
@@ -119,6 +130,10 @@ pub struct EventLoop {
     turn_over: bool,
     /// Requests handed to the app so far (for `max_requests`).
     served: u64,
+    /// The threads that call the app, with `--threads` more than 1.
+    pool: Option<Pool>,
+    /// Requests whose client left while a pool thread had them.
+    orphans: Vec<threaded::Orphan>,
 }
 
 impl EventLoop {
@@ -161,6 +176,8 @@ impl EventLoop {
             turn_over: false,
             served: 0,
             log: Box::new(|_| {}),
+            pool: None,
+            orphans: Vec::new(),
         })
     }
 
@@ -195,6 +212,7 @@ impl EventLoop {
         log: impl FnMut(&Finished<'_>) + Send + 'static,
     ) -> io::Result<()> {
         self.log = Box::new(log);
+        self.start_pool()?;
         // The GIL is held while the loop works, and released while it
         // waits for sockets: a worker has one thread, so there is nobody to
         // hand it to in between, and taking it costs microseconds a time.
@@ -233,6 +251,9 @@ impl EventLoop {
                     self.service(py, event.token(), readable);
                 }
             }
+            if self.pool.is_some() {
+                self.take_back_jobs(py);
+            }
             for token in std::mem::take(&mut self.yielded) {
                 self.service(py, token, false);
             }
@@ -254,10 +275,14 @@ impl EventLoop {
                     self.stop_listening();
                     Instant::now()
                 });
-                if self.connections.is_empty() {
+                if self.connections.is_empty() && self.pool_is_idle() {
+                    if let Some(pool) = self.pool.take() {
+                        pool.stop(py);
+                    }
                     return Ok(());
                 }
                 if since.elapsed() > graceful {
+                    // Pool threads still in the app are left to it.
                     self.abandon_all(py);
                     return Ok(());
                 }
@@ -284,10 +309,17 @@ impl EventLoop {
         }
     }
 
+    /// Refreshes the heartbeat. With a pool, the time it says is when the
+    /// longest-running app call began: a thread stuck in the app looks to
+    /// the master like a loop stuck in it, and is killed after `--timeout`.
     fn beat(&mut self, now: bool) {
         if let Some(file) = &self.heartbeat {
             if now || self.last_beat.elapsed() >= Duration::from_secs(1) {
-                let _ = file.set_modified(SystemTime::now());
+                let busy = self
+                    .pool
+                    .as_ref()
+                    .map_or(Duration::ZERO, Pool::longest_busy);
+                let _ = file.set_modified(SystemTime::now() - busy);
                 self.last_beat = Instant::now();
             }
         }
@@ -386,6 +418,7 @@ impl EventLoop {
                 }
             }
             Phase::Responding(_) if conn.sending_file() => self.pump_file(py, conn),
+            Phase::Responding(_) if self.pool.is_some() => self.pump_on_thread(py, conn),
             Phase::Responding(_) => self.pump(py, conn),
             Phase::Closing { .. } => Some(false),
         }

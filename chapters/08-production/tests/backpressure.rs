@@ -129,3 +129,31 @@ fn a_stream_read_as_fast_as_it_comes_does_not_hold_the_loop() {
     let streamed = reading.join().unwrap();
     assert!(streamed > 0, "the stream sent nothing");
 }
+
+#[test]
+fn an_endless_stream_to_a_client_that_reads_outlives_the_header_timeout() {
+    // The header timeout was the last deadline set before the response
+    // began; a response whose every piece the socket took at once never
+    // set another, so the stream was reset when the header timeout ran out.
+    let addr = common::serve(LoopConfig {
+        timeouts: ch08::Timeouts {
+            header: Duration::from_secs(1),
+            ..ch08::Timeouts::default()
+        },
+        ..common::quiet()
+    });
+    let mut client = common::connect_for(addr, 5);
+    client
+        .write_all(b"GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut received = 0usize;
+    let mut chunk = [0u8; 4096];
+    while started.elapsed() < Duration::from_millis(2500) {
+        match client.read(&mut chunk) {
+            Ok(0) => panic!("closed after {:?} ({received} bytes)", started.elapsed()),
+            Ok(n) => received += n,
+            Err(e) => panic!("{e} after {:?} ({received} bytes)", started.elapsed()),
+        }
+    }
+}

@@ -20,7 +20,8 @@
 //! buffer a whole generator; a file from `wsgi.file_wrapper` is sent by
 //! `sendfile(2)` instead, piece by piece as the socket takes it),
 //! [`refusal`] (why the server answers instead of the app), [`connections`] (every connection by its token), the loop
-//! itself ([`event_loop`]) and the [`master`].
+//! itself ([`event_loop`]), the threads that call the app with `--threads`
+//! ([`pool`]) and the [`master`].
 //!
 //! What a deployment adds, gunicorn's options by gunicorn's names:
 //! [`listeners`] (`--bind` as many times as wanted, TCP addresses and
@@ -35,13 +36,15 @@
 //! with gunicorn's atoms, the request's duration among them) and
 //! [`logging`] (`--error-logfile`, `--log-level`).
 //!
-//! What one thread cannot do, it does not pretend to: the app is called for
-//! one request at a time, and while it runs (a slow query, a `sleep`, a
-//! slow upload being read by the app) the loop waits. Request bodies are
-//! read whole, up to the body limit, before the app is called, so that a
-//! slow upload does not hold the loop. More workers are the answer to a
-//! slow app; chapter 6 of the book explains why threads help less than one
-//! would hope, because of the GIL.
+//! What one thread cannot do, it does not pretend to: by default the app
+//! is called for one request at a time, and while it runs (a slow query, a
+//! `sleep`) the loop waits. Request bodies are read whole, up to the body
+//! limit, before the app is called, so that a slow upload does not hold
+//! the loop. More workers are one answer to an app that waits; `--threads
+//! N` ([`pool`]) is the other, gunicorn's gthread: the loop goes on with
+//! the sockets while up to N app calls run on threads, so that their
+//! waiting overlaps. Their computing does not (the GIL); chapter 6 and the
+//! production chapter of the book say why, with the figures.
 
 pub mod access_log;
 pub mod buffer;
@@ -54,6 +57,7 @@ pub mod incoming;
 pub mod listeners;
 pub mod logging;
 pub mod master;
+pub mod pool;
 pub mod refusal;
 pub mod stepping;
 

@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use stage_03::SystemClock;
 use stage_04::cli::{AppArgs, load};
 use stage_06::access_log::{DEFAULT_FORMAT, Finished, Format};
-use stage_06::cli::ServerArgs;
+use stage_06::cli::{ServerArgs, ThreadArgs};
 use stage_06::forwarded::Trusted;
 use stage_06::listeners::bind_all;
 use stage_06::logging::{self, Level};
@@ -42,6 +42,8 @@ struct Cli {
     app: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    threads: ThreadArgs,
     /// The proxies whose X-Forwarded-For and X-Forwarded-Proto set
     /// REMOTE_ADDR and wsgi.url_scheme: addresses and networks
     /// (10.0.0.0/8) separated by commas, or * for every peer (then the
@@ -191,6 +193,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         multiprocess: cli.server.workers > 1,
         access_log: !cli.server.no_access_log,
         trusted: cli.forwarded_allow_ips.clone(),
+        threads: cli.threads.threads.get(),
         ..LoopConfig::default()
     };
     let master = cli.server.master()?;
@@ -203,10 +206,14 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             info!("Listening on {}", listener.describe());
         }
         let spec = cli.app.as_deref().unwrap_or("the built-in demo app");
+        let threads = match config.threads {
+            1 => String::new(),
+            n => format!(", {n} threads each"),
+        };
         match cli.server.workers {
-            0 => info!("serving {spec} in this process (no master, no worker processes)"),
-            1 => info!("serving {spec} with 1 worker process"),
-            n => info!("serving {spec} with {n} worker processes"),
+            0 => info!("serving {spec} in this process (no master, no worker processes){threads}"),
+            1 => info!("serving {spec} with 1 worker process{threads}"),
+            n => info!("serving {spec} with {n} worker processes{threads}"),
         }
     };
     if cli.server.workers == 0 {

@@ -12,7 +12,7 @@
 
 use pyo3::exceptions::PyConnectionError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyIterator};
+use pyo3::types::{PyDict, PyIterator, PyList, PyTuple};
 use stage_04::Responder;
 use stage_04::run::{Outcome, call, conclude, finish, pieces_of, send_piece};
 use stage_04::sendfile::{FileBody, file_body};
@@ -104,6 +104,13 @@ impl InProgress {
 
 /// A file body, which the loop sends itself (`event_loop::sending`).
 impl InProgress {
+    /// Whether the body is a list or a tuple, whose pieces are all in
+    /// memory already: pulling one can never wait.
+    pub fn is_in_memory(&self, py: Python<'_>) -> bool {
+        let body = self.body.bind(py);
+        body.is_exact_instance_of::<PyList>() || body.is_exact_instance_of::<PyTuple>()
+    }
+
     /// Whether the body is a file the loop sends itself.
     pub fn is_file(&self) -> bool {
         matches!(self.source, Source::File(_))

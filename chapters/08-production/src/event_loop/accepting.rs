@@ -84,6 +84,7 @@ impl EventLoop {
         let Some(mut conn) = self.connections.take(token) else {
             return;
         };
+        conn.token = token;
         let interest = Interest::READABLE | Interest::WRITABLE;
         let registry = self.poll.registry();
         if registry.register(&mut conn.stream, token, interest).is_ok() {

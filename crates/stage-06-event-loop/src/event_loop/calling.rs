@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use stage_02::Request;
 use stage_04::environ::cache::ConnectionEnviron;
 use stage_04::input::Input;
@@ -23,6 +24,7 @@ use stage_04::{AfterResponse, Outcome, Responder};
 use stage_05::persist::after_response;
 
 use super::EventLoop;
+use super::threaded::gone_before_an_answer;
 use crate::access_log::Finished;
 use crate::buffer::Buffer;
 use crate::connection::{Connection, Exchange};
@@ -42,25 +44,24 @@ impl EventLoop {
     /// The socket failed: abandon any response in progress (its close()
     /// is still called) and drop the connection.
     pub(super) fn broken(&mut self, py: Python<'_>, conn: &mut Connection) -> bool {
-        if let Some(Exchange {
-            request,
-            responder,
-            progress,
-            started,
-            ..
-        }) = conn.end_exchange()
-        {
+        let Some(exchange) = conn.end_exchange() else {
+            return false;
+        };
+        if self.pool.is_some() {
+            // The body is closed on a pool thread (`threaded`).
+            self.orphan(py, conn, exchange);
+        } else {
+            let Exchange {
+                request,
+                responder,
+                progress,
+                started,
+                ..
+            } = exchange;
             let responder = responder.bind(py);
             let outcome = match progress {
                 Some(progress) => progress.abandon(py, responder),
-                None => Outcome {
-                    status: 0,
-                    body_bytes: 0,
-                    error: None,
-                    abort: true,
-                    client_gone: true,
-                    reusable: false,
-                },
+                None => gone_before_an_answer(),
             };
             release(responder);
             self.record(
@@ -75,8 +76,7 @@ impl EventLoop {
     }
 
     /// Reports a request to the log callback, if there is an access log,
-    /// with `REMOTE_ADDR` as the app saw it, the headers the app answered
-    /// with (through its `responder`), and the time since `started`.
+    /// with `REMOTE_ADDR` as the app saw it and the time since `started`.
     fn record(
         &mut self,
         conn: &Connection,
@@ -88,14 +88,36 @@ impl EventLoop {
         if !self.config.access_log {
             return;
         }
+        let remote = self.remote(conn, request);
+        self.log_finished(request, responder, outcome, &remote, started);
+    }
+
+    /// `REMOTE_ADDR` as the app saw it: the peer, or the client a trusted
+    /// proxy names.
+    pub(super) fn remote(&self, conn: &Connection, request: Option<&Request>) -> String {
         let peer = peer_ip(conn);
         let client = request.and_then(|r| forwarded(r, peer, &self.config.trusted).client);
-        let remote = client.or(peer).map(|ip| ip.to_string()).unwrap_or_default();
+        client.or(peer).map(|ip| ip.to_string()).unwrap_or_default()
+    }
+
+    /// Reports a request to the log callback, if there is an access log,
+    /// with the headers the app answered with (through its `responder`).
+    pub(super) fn log_finished(
+        &mut self,
+        request: Option<&Request>,
+        responder: Option<&Bound<'_, Responder>>,
+        outcome: &Outcome,
+        remote: &str,
+        started: Option<Instant>,
+    ) {
+        if !self.config.access_log {
+            return;
+        }
         let responder = responder.and_then(|r| r.try_borrow().ok());
         (self.log)(&Finished {
             request,
             outcome,
-            remote: &remote,
+            remote,
             response_headers: responder.as_ref().and_then(|r| r.app_headers()),
             duration: started.map(|s| s.elapsed()).unwrap_or_default(),
         });
@@ -145,12 +167,22 @@ impl EventLoop {
                 .environ(py, &request, input)?;
             let proxy = forwarded(&request, peer_ip(conn), &self.config.trusted);
             apply_forwarded(&environ, &proxy)?;
-            let step = begin(py, self.app.bind(py), environ, &responder);
-            Ok((responder.unbind(), step))
+            Ok((responder, environ))
         })();
         // ANCHOR: dispatch_started
-        match started {
-            Ok((responder, Step::More(progress))) => {
+        match started.map(|(responder, environ)| self.call(py, responder, environ)) {
+            Ok((responder, Called::OnThread(environ))) => {
+                conn.respond(
+                    request,
+                    responder.clone().unbind(),
+                    None,
+                    keep_open,
+                    called_at,
+                );
+                self.call_on_thread(py, conn, responder, environ);
+            }
+            Ok((responder, Called::Here(Step::More(progress)))) => {
+                let responder = responder.unbind();
                 conn.respond(request, responder, Some(progress), keep_open, called_at);
                 // Straight to the right pump: going through `advance` made a
                 // recursion the compiler would not inline (about 100
@@ -161,8 +193,8 @@ impl EventLoop {
                     self.pump(py, conn)?;
                 }
             }
-            Ok((responder, Step::Done(outcome))) => {
-                conn.respond(request, responder, None, keep_open, called_at);
+            Ok((responder, Called::Here(Step::Done(outcome)))) => {
+                conn.respond(request, responder.unbind(), None, keep_open, called_at);
                 self.finish(py, conn, outcome);
             }
             Err(error) => {
@@ -175,6 +207,21 @@ impl EventLoop {
         Some(true)
     }
     // ANCHOR_END: dispatch
+
+    /// Calls the app here, or, with a pool (`--threads`), leaves the call
+    /// to a pool thread.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        responder: Bound<'py, Responder>,
+        environ: Bound<'py, PyDict>,
+    ) -> (Bound<'py, Responder>, Called<'py>) {
+        if self.pool.is_some() {
+            return (responder, Called::OnThread(environ));
+        }
+        let step = begin(py, self.app.bind(py), environ, &responder);
+        (responder, Called::Here(step))
+    }
 
     // ANCHOR: pump
     /// Pulls pieces of the app's body, and sends each before asking for
@@ -236,6 +283,9 @@ impl EventLoop {
         let environ = ConnectionEnviron::of_connection(&mut conn.environ, py, &conn.info)?;
         if first && self.config.multiprocess {
             environ.set(py, "wsgi.multiprocess", true)?;
+        }
+        if first && self.config.threads > 1 {
+            environ.set(py, "wsgi.multithread", true)?;
         }
         if first {
             if let Some(path) = conn.stream.unix_path() {
@@ -301,11 +351,19 @@ impl EventLoop {
     }
 }
 
+/// Whether the app was called here, or is to be called on a pool thread.
+enum Called<'py> {
+    Here(Step),
+    OnThread(Bound<'py, PyDict>),
+}
+
 /// The responder's view of a connection's output buffer.
 ///
-/// Why a lock on a single thread: pyo3 requires a Python class such as the
-/// responder to be `Send` and `Sync`, so its sink must be too, which rules
-/// out `Rc<RefCell<...>>`. An uncontended lock is a couple of atomic
+/// Why a lock: pyo3 requires a Python class such as the responder to be
+/// `Send` and `Sync`, so its sink must be too, which rules out
+/// `Rc<RefCell<...>>`; and with `--threads`, a pool thread writes here
+/// while the loop sends from here. Both hold the GIL when they take the
+/// lock, so it is never contended. An uncontended lock is a couple of atomic
 /// instructions. The other way round was measured: the responder keeping
 /// its bytes in memory of its own, moved to the connection after each
 /// step through a borrow of the Python object, cost 4% more instructions
@@ -347,7 +405,7 @@ fn unix_environ(py: Python<'_>, environ: &ConnectionEnviron, path: &Path) -> PyR
     environ.set(py, "SERVER_PORT", "")
 }
 
-fn release(responder: &Bound<'_, Responder>) {
+pub(super) fn release(responder: &Bound<'_, Responder>) {
     if let Ok(mut responder) = responder.try_borrow_mut() {
         responder.release();
     }
