@@ -1,6 +1,7 @@
 //! From bytes to a running app: a request head is parsed (stage-02), the
 //! body framed (stage-05), the scope built, and the app started as an
-//! `asyncio.Task`; and what a connection does when its wait runs out.
+//! `asyncio.Task` (once the server is free again: the task may start
+//! running at once); and what a connection does when its wait runs out.
 
 use mio::Token;
 use pyo3::intern;
@@ -18,7 +19,7 @@ use crate::channel::Channel;
 use crate::connection::{Conn, Ending, Exchange};
 use crate::response::{self, Response};
 use crate::scope::http_scope;
-use crate::server::Ctx;
+use crate::server::{Ctx, Server};
 
 impl Ctx {
     // ANCHOR: advance
@@ -115,8 +116,9 @@ impl Ctx {
     // ANCHOR_END: begin
 
     // ANCHOR: start_app
-    /// `app(scope, receive, send)`, run as an `asyncio.Task`, whose end
-    /// is reported to the channel's `done`.
+    /// `app(scope, receive, send)`: the coroutine is made now, and run as
+    /// an `asyncio.Task` by [`Server::start_tasks`] once the server is no
+    /// longer borrowed (a task may start running inside `create_task`).
     fn start_app(
         &mut self,
         py: Python<'_>,
@@ -138,11 +140,12 @@ impl Ctx {
         let receive = channel.getattr(intern!(py, "receive"))?;
         let send = channel.getattr(intern!(py, "send"))?;
         let coroutine = self.app.bind(py).call1((scope, receive, send))?;
-        let task = asyncio.create_task.bind(py).call1((coroutine,))?;
-        task.call_method1(
-            intern!(py, "add_done_callback"),
-            (channel.getattr(intern!(py, "done"))?,),
-        )?;
+        self.starting.push(Starting {
+            token,
+            serial: self.serial,
+            coroutine: coroutine.unbind(),
+            channel: channel.clone().unbind(),
+        });
         Ok(channel.unbind())
     }
     // ANCHOR_END: start_app
@@ -180,6 +183,80 @@ impl Ctx {
         // A slowloris head: 408, and the linger time to read it.
         self.refuse(conn, Refusal::TimedOut, None);
         true
+    }
+}
+
+/// An app's coroutine, made while the server was busy, waiting to become
+/// a task.
+pub(crate) struct Starting {
+    token: Token,
+    serial: u64,
+    coroutine: Py<PyAny>,
+    channel: Py<Channel>,
+}
+
+impl Server {
+    // ANCHOR: start_tasks
+    /// Runs each coroutine `on_ready` made as an `asyncio.Task`, whose end
+    /// is reported to its channel's `done`. Called with the server not
+    /// borrowed: an eager task factory (Python 3.12's
+    /// `asyncio.eager_task_factory`, which an app may install) runs the app
+    /// inside `create_task` until its first real wait, and the app's
+    /// `receive` and `send` borrow the server. Its exchange is in place
+    /// already, so a response sent then is sent as any other.
+    pub(crate) fn start_tasks(server: &Bound<'_, Server>, starting: Vec<Starting>) {
+        let py = server.py();
+        for start in starting {
+            let create_task = match server.try_borrow() {
+                Ok(server) => server
+                    .ctx
+                    .asyncio
+                    .as_ref()
+                    .map(|a| a.create_task.clone_ref(py)),
+                Err(_) => None,
+            };
+            let Some(create_task) = create_task else {
+                continue;
+            };
+            let started = create_task
+                .bind(py)
+                .call1((start.coroutine,))
+                .and_then(|task| {
+                    let done = start.channel.bind(py).getattr(intern!(py, "done"))?;
+                    task.call_method1(intern!(py, "add_done_callback"), (done,))
+                });
+            if let Err(error) = started {
+                if let Ok(mut server) = server.try_borrow_mut() {
+                    server.start_failed(py, start.token, start.serial, &error);
+                }
+            }
+        }
+    }
+    // ANCHOR_END: start_tasks
+
+    /// The app's task could not be made: a 500, if the exchange is still
+    /// waiting for its response.
+    fn start_failed(&mut self, py: Python<'_>, token: Token, serial: u64, error: &PyErr) {
+        eprintln!(
+            "stage-07: cannot call the application:\n{}",
+            traceback_text(py, error)
+        );
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let current = conn
+            .exchange
+            .as_ref()
+            .is_some_and(|e| e.serial == serial && !e.response.head_sent());
+        if let Some(exchange) = conn.exchange.take_if(|_| current) {
+            exchange.channel.get().completed();
+            self.ctx
+                .refuse(conn, Refusal::ServerError, Some(exchange.request));
+            conn.flush(self.ctx.now);
+            if self.settled(token) {
+                self.remove(py, token);
+            }
+        }
     }
 }
 

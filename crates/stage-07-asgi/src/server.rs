@@ -37,6 +37,7 @@ use stage_06::Timeouts;
 use stage_06::connection::READ_CHUNK;
 
 use crate::connection::Conn;
+use crate::dispatch::Starting;
 use crate::ready::Ready;
 
 /// The listening socket's token; connections count up from 1 and are
@@ -113,6 +114,8 @@ pub(crate) struct Ctx {
     /// `on_ready` is already scheduled for them.
     pub resume: Vec<Token>,
     pub resume_scheduled: bool,
+    /// Apps called by this `on_ready`, whose tasks start once it is over.
+    pub starting: Vec<Starting>,
 }
 
 // ANCHOR: server
@@ -164,6 +167,7 @@ impl Server {
                 stopping: Arc::new(AtomicBool::new(false)),
                 resume: Vec::new(),
                 resume_scheduled: false,
+                starting: Vec::new(),
             },
             poll,
             events: Events::with_capacity(1024),
@@ -272,6 +276,39 @@ impl Server {
             .get_mut(&token)
             .is_some_and(|conn| conn.broken || conn.finish_ending(now))
     }
+
+    // ANCHOR: serve_ready
+    /// What `on_ready` does while it has the server to itself.
+    fn serve_ready(&mut self, py: Python<'_>) -> PyResult<()> {
+        match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
+            other => other?,
+        }
+        self.ctx.now = Instant::now();
+        let ready: Vec<(Token, bool)> = self
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.token(),
+                    e.is_readable() || e.is_read_closed() || e.is_error(),
+                )
+            })
+            .collect();
+        for (token, readable) in ready {
+            if token == LISTENER {
+                self.accept_all();
+            } else {
+                self.service(py, token, readable);
+            }
+        }
+        self.ctx.resume_scheduled = false;
+        for token in std::mem::take(&mut self.ctx.resume) {
+            self.service(py, token, false);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: serve_ready
 }
 
 #[pymethods]
@@ -302,34 +339,15 @@ impl Server {
     // ANCHOR: on_ready
     /// Called by asyncio when the poll's descriptor is readable: some
     /// socket is ready. Polls without waiting and serves what is ready,
-    /// then the connections that have pipelined input waiting.
-    fn on_ready(&mut self, py: Python<'_>) -> PyResult<()> {
-        match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
-            other => other?,
-        }
-        self.ctx.now = Instant::now();
-        let ready: Vec<(Token, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.token(),
-                    e.is_readable() || e.is_read_closed() || e.is_error(),
-                )
-            })
-            .collect();
-        for (token, readable) in ready {
-            if token == LISTENER {
-                self.accept_all();
-            } else {
-                self.service(py, token, readable);
-            }
-        }
-        self.ctx.resume_scheduled = false;
-        for token in std::mem::take(&mut self.ctx.resume) {
-            self.service(py, token, false);
-        }
+    /// then the connections that have pipelined input waiting; then, the
+    /// server free again, starts the tasks of the requests that came.
+    fn on_ready(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let starting = {
+            let mut server = slf.try_borrow_mut()?;
+            server.serve_ready(slf.py())?;
+            std::mem::take(&mut server.ctx.starting)
+        };
+        Server::start_tasks(slf, starting);
         Ok(())
     }
     // ANCHOR_END: on_ready

@@ -84,7 +84,7 @@ fn a_thousand_keep_alive_connections_on_one_worker_are_all_answered_twice() {
             let expected = format!("/echo-path/{round}/{i}");
             assert!(
                 response.ends_with(expected.as_bytes()),
-                "{i}: {}",
+                "{round} request on connection {i}: {}",
                 String::from_utf8_lossy(&response)
             );
             assert!(!String::from_utf8_lossy(&response).contains("close"));
