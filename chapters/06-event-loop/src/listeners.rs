@@ -175,14 +175,17 @@ impl Drop for SocketFile {
     }
 }
 
-/// A listener registered with the loop's poll.
-pub(crate) enum Accepting {
+/// A listener as a worker's poll sees it: non-blocking, of mio's kind.
+pub enum Accepting {
+    /// On a TCP address.
     Tcp(mio::net::TcpListener),
+    /// On a Unix socket.
     Unix(mio::net::UnixListener),
 }
 
 impl Accepting {
-    pub(crate) fn new(listener: Listener) -> io::Result<Accepting> {
+    /// `listener`, made non-blocking for a poll.
+    pub fn new(listener: Listener) -> io::Result<Accepting> {
         Ok(match listener {
             Listener::Tcp(listener) => {
                 listener.set_nonblocking(true)?;
@@ -196,7 +199,7 @@ impl Accepting {
     }
 
     /// The next connection, with its peer's address (`None` for a Unix peer).
-    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+    pub fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
             Accepting::Tcp(listener) => {
                 let (stream, peer) = listener.accept()?;
@@ -209,14 +212,16 @@ impl Accepting {
         }
     }
 
-    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+    /// The TCP address it listens on (`None` for a Unix socket).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Accepting::Tcp(listener) => listener.local_addr().ok(),
             Accepting::Unix(_) => None,
         }
     }
 
-    pub(crate) fn source(&mut self) -> &mut dyn Source {
+    /// What the poll registers.
+    pub fn source(&mut self) -> &mut dyn Source {
         match self {
             Accepting::Tcp(listener) => listener,
             Accepting::Unix(listener) => listener,

@@ -3,6 +3,9 @@
 //! `asyncio.Task` (once the server is free again: the task may start
 //! running at once); and what a connection does when its wait runs out.
 
+use std::net::IpAddr;
+use std::time::{Instant, SystemTime};
+
 use mio::Token;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -10,15 +13,18 @@ use stage_02::parse::fast;
 use stage_02::{Parsed, Request, Version};
 use stage_04::AfterResponse;
 use stage_04::python::traceback_text;
-use stage_04::server::{access_entry, log_to_stderr, send_refusal};
+use stage_04::server::send_refusal;
 use stage_05::decode::{BodyDecoder, Expectation, expectation};
 use stage_05::persist::after_response;
+use stage_06::access_log::Finished;
+use stage_06::forwarded::forwarded;
+use stage_06::listeners::Stream;
 use stage_06::refusal::Refusal;
 
 use crate::channel::Channel;
 use crate::connection::{Conn, Ending, Exchange};
 use crate::response::{self, Response};
-use crate::scope::http_scope;
+use crate::scope::{Ends, http_scope};
 use crate::server::{Ctx, Server};
 
 impl Ctx {
@@ -65,11 +71,13 @@ impl Ctx {
         if is_websocket_upgrade(&request) {
             let message = "WebSocket is not supported by this server yet\n";
             let outcome = send_refusal(&self.writer, &mut conn.output, 501, message);
-            self.log(conn, Some(&request), &outcome);
+            self.log(conn, Some(&request), &outcome, None);
             return conn.end(Ending::Graceful, self.now);
         }
         let decoder =
             BodyDecoder::for_request(&request, &self.config.limits, self.config.chunk_limits);
+        self.serial += 1;
+        self.count_toward_max_requests();
         let stopping = self.stopping.load(std::sync::atomic::Ordering::SeqCst);
         let shape = match after_response(&request, stopping) {
             AfterResponse::Close => response::Request {
@@ -89,7 +97,7 @@ impl Ctx {
             head: request.method.eq_ignore_ascii_case("HEAD"),
             ..shape
         };
-        self.serial += 1;
+        conn.started = self.now;
         match self.start_app(py, token, conn, &request) {
             Ok(channel) => {
                 conn.exchange = Some(Exchange {
@@ -105,8 +113,8 @@ impl Ctx {
                 conn.app_running(self.now);
             }
             Err(error) => {
-                eprintln!(
-                    "stage-07: cannot call the application:\n{}",
+                stage_06::error!(
+                    "cannot call the application:\n{}",
                     traceback_text(py, &error)
                 );
                 self.refuse(conn, Refusal::ServerError, Some(request));
@@ -132,7 +140,7 @@ impl Ctx {
             ));
         };
         let state = self.state.as_ref().map(|s| s.bind(py));
-        let scope = http_scope(py, request, &conn.info, state)?;
+        let scope = http_scope(py, request, &self.ends(conn, request), state)?;
         let channel = Bound::new(
             py,
             Channel::new(asyncio.server.clone_ref(py), token, self.serial),
@@ -159,15 +167,79 @@ impl Ctx {
             why.status(),
             &format!("{why}\n"),
         );
-        self.log(conn, request.as_ref(), &outcome);
+        self.log(conn, request.as_ref(), &outcome, None);
         conn.end(Ending::Graceful, self.now);
     }
 
-    /// One access-log line, if the log is on.
-    pub(crate) fn log(&self, conn: &Conn, request: Option<&Request>, outcome: &stage_04::Outcome) {
-        if self.config.access_log {
-            log_to_stderr(&access_entry(&conn.info, request, outcome), outcome);
+    /// The request just begun is the worker's `--max-requests`th: it
+    /// stops taking more, finishes what it has, and exits (the master
+    /// starts another). The request is served, its response the
+    /// connection's last.
+    fn count_toward_max_requests(&mut self) {
+        if self.config.max_requests == Some(self.serial) {
+            stage_06::info!(
+                "worker {} has served {} requests (--max-requests): finishing them, then exiting",
+                std::process::id(),
+                self.serial
+            );
+            self.stopping
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
+    }
+
+    /// The connection's two ends and scheme, for the scope: a trusted
+    /// proxy's `X-Forwarded-For` and `X-Forwarded-Proto` (stage-06's
+    /// [`forwarded`]) replace the peer's address and `http`.
+    pub(crate) fn ends(&self, conn: &Conn, request: &Request) -> Ends {
+        let peer = peer_ip(conn);
+        let proxy = forwarded(request, peer, &self.config.trusted);
+        let client = match (proxy.client, peer) {
+            (Some(client), _) => Some((client.to_string(), 0)),
+            (None, Some(peer)) => Some((peer.to_string(), conn.info.peer.port())),
+            (None, None) => None,
+        };
+        let server = match &conn.stream {
+            Stream::Tcp(_) => Some((
+                conn.info.local.ip().to_string(),
+                Some(conn.info.local.port()),
+            )),
+            Stream::Unix(_) => conn
+                .stream
+                .unix_path()
+                .map(|path| (path.display().to_string(), None)),
+        };
+        Ends {
+            client,
+            server,
+            scheme: proxy.scheme.unwrap_or("http"),
+        }
+    }
+
+    /// One access-log line, if the log is on, in stage-06's format: the
+    /// client as the scope has it, the time since `started` (the head).
+    pub(crate) fn log(
+        &mut self,
+        conn: &Conn,
+        request: Option<&Request>,
+        outcome: &stage_04::Outcome,
+        started: Option<Instant>,
+    ) {
+        if !self.config.access_log {
+            return;
+        }
+        let peer = peer_ip(conn);
+        let client = request.and_then(|r| forwarded(r, peer, &self.config.trusted).client);
+        let remote = client.or(peer).map(|ip| ip.to_string()).unwrap_or_default();
+        let finished = Finished {
+            request,
+            outcome,
+            remote: &remote,
+            duration: started.map(|s| s.elapsed()).unwrap_or_default(),
+        };
+        let (format, sink, pid) = &mut self.access;
+        let mut line = format.render(&finished, SystemTime::now(), *pid);
+        line.push('\n');
+        sink.write_line(&line);
     }
 
     /// A connection's wait ran out. Returns whether it stays (to send a
@@ -237,8 +309,8 @@ impl Server {
     /// The app's task could not be made: a 500, if the exchange is still
     /// waiting for its response.
     fn start_failed(&mut self, py: Python<'_>, token: Token, serial: u64, error: &PyErr) {
-        eprintln!(
-            "stage-07: cannot call the application:\n{}",
+        stage_06::error!(
+            "cannot call the application:\n{}",
             traceback_text(py, error)
         );
         let Some(conn) = self.conns.get_mut(&token) else {
@@ -257,6 +329,14 @@ impl Server {
                 self.remove(py, token);
             }
         }
+    }
+}
+
+/// The peer's IP address; `None` over a Unix socket.
+fn peer_ip(conn: &Conn) -> Option<IpAddr> {
+    match conn.stream {
+        Stream::Tcp(_) => Some(conn.info.peer.ip()),
+        Stream::Unix(_) => None,
     }
 }
 

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use stage_02::{Request, Version};
 use stage_03::headers::push_latin1;
-use stage_04::environ::{ConnectionInfo, percent_decode};
+use stage_04::environ::percent_decode;
 
 /// The version of the HTTP sub-specification this server implements.
 /// 2.4 would promise that `send` raises `OSError` after a disconnect;
@@ -39,14 +39,28 @@ pub fn raw_path(request: &Request) -> &str {
 }
 // ANCHOR_END: decoded_path
 
+/// The connection's two ends as the scope tells them, and its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ends {
+    /// `(host, port)` of the client; `None` over a Unix socket (no
+    /// address) unless a trusted proxy named the client, whose port it
+    /// does not give, and which is then 0 (as uvicorn's proxy headers do).
+    pub client: Option<(String, u16)>,
+    /// `(host, port)` the server listens on; `(path, None)` for a Unix
+    /// socket (ASGI HTTP spec, "server").
+    pub server: Option<(String, Option<u16>)>,
+    /// `http`, or what a trusted proxy's `X-Forwarded-Proto` says.
+    pub scheme: &'static str,
+}
+
 // ANCHOR: http_scope
-/// The scope dict for `request` on a connection between `info`'s
-/// addresses. `state` is the lifespan state, of which each request gets a
-/// shallow copy (ASGI lifespan spec, "Lifespan State").
+/// The scope dict for `request` on a connection between `ends`. `state`
+/// is the lifespan state, of which each request gets a shallow copy (ASGI
+/// lifespan spec, "Lifespan State").
 pub fn http_scope<'py>(
     py: Python<'py>,
     request: &Request,
-    info: &ConnectionInfo,
+    ends: &Ends,
     state: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let scope = PyDict::new(py);
@@ -61,7 +75,7 @@ pub fn http_scope<'py>(
     };
     scope.set_item(intern!(py, "http_version"), version)?;
     scope.set_item(intern!(py, "method"), request.method.to_ascii_uppercase())?;
-    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "scheme"), ends.scheme)?;
     scope.set_item(intern!(py, "path"), decoded_path(request))?;
     let raw = raw_path(request).as_bytes();
     scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, raw))?;
@@ -69,9 +83,8 @@ pub fn http_scope<'py>(
     scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
     scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
     scope.set_item(intern!(py, "headers"), header_pairs(py, request)?)?;
-    let address = |addr: std::net::SocketAddr| (addr.ip().to_string(), addr.port());
-    scope.set_item(intern!(py, "client"), address(info.peer))?;
-    scope.set_item(intern!(py, "server"), address(info.local))?;
+    scope.set_item(intern!(py, "client"), &ends.client)?;
+    scope.set_item(intern!(py, "server"), &ends.server)?;
     if let Some(state) = state {
         scope.set_item(intern!(py, "state"), state.copy()?)?;
     }

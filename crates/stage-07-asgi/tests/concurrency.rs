@@ -81,11 +81,13 @@ fn a_thousand_keep_alive_connections_on_one_worker_are_all_answered_twice() {
         // is its own request's.
         for (i, stream) in streams.iter_mut().enumerate() {
             let response = read_response(stream, false);
+
             let expected = format!("/echo-path/{round}/{i}");
             assert!(
                 response.ends_with(expected.as_bytes()),
-                "{round} request on connection {i}: {}",
-                String::from_utf8_lossy(&response)
+                "{round} request on connection {i}: {}\nserver: {}",
+                String::from_utf8_lossy(&response),
+                server.stderr()
             );
             assert!(!String::from_utf8_lossy(&response).contains("close"));
         }
