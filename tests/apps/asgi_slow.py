@@ -1,5 +1,6 @@
 """Apps for stage-07's concurrency tests: requests that wait, and a stream
-far larger than any buffer, whose progress can be asked for."""
+far larger than any buffer, whose progress can be asked for, and a
+path echoed back (to tell many connections' responses apart)."""
 
 import asyncio
 
@@ -23,6 +24,8 @@ async def app(scope, receive, send):
         return
     elif path == "/sent":
         body = str(SENT["bytes"]).encode()
+    elif path.startswith("/echo-path/"):
+        body = scope["raw_path"]
     else:
         body = b"hello"
     await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -38,7 +38,8 @@
 //! exits, and the [`master`] starts another, as for any worker that ends.
 //! The logs: [`access_log`] (`--access-logfile`, and `--access-logformat`
 //! with gunicorn's atoms, the request's duration among them) and
-//! [`logging`] (`--error-logfile`, `--log-level`).
+//! [`logging`] (`--error-logfile`, `--log-level`), and where both go
+//! ([`log_files`]).
 //!
 //! What one thread cannot do, it does not pretend to: by default the app
 //! is called for one request at a time, and while it runs (a slow query, a
@@ -59,6 +60,7 @@ pub mod event_loop;
 pub mod forwarded;
 pub mod incoming;
 pub mod listeners;
+pub mod log_files;
 pub mod logging;
 pub mod master;
 pub mod pool;

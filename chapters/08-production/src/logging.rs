@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// How important a message is, from least to most.
@@ -42,17 +43,33 @@ pub fn enabled(level: Level) -> bool {
     level as u8 >= LEVEL.load(Ordering::Relaxed)
 }
 
-/// Writes `stage-06: message` to standard error if `level` is enabled, in
+/// Writes `PROGRAM: message` to standard error if `level` is enabled, in
 /// one write, so that the lines of several workers do not run into each
 /// other (stage-04's `log::write_line` explains why `eprintln!` would).
 pub fn log(level: Level, message: fmt::Arguments<'_>) {
     if enabled(level) {
-        let mut line = format!("stage-06: {message}");
+        let mut line = format!("{}: {message}", program());
         if !line.ends_with('\n') {
             line.push('\n');
         }
         let _ = std::io::stderr().write_all(line.as_bytes());
     }
+}
+
+/// The running program's name, the file name it was started by (another
+/// server built on this module's master says its own name, not this
+/// stage's), read once.
+pub fn program() -> &'static str {
+    static PROGRAM: OnceLock<String> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        std::env::args_os()
+            .next()
+            .and_then(|arg0| {
+                let path = std::path::PathBuf::from(arg0);
+                Some(path.file_name()?.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| env!("CARGO_PKG_NAME").into())
+    })
 }
 
 /// Logs at debug level, `format!`-style.

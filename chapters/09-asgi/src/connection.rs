@@ -14,7 +14,6 @@
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use pyo3::prelude::*;
 use stage_02::Request;
 use stage_04::environ::ConnectionInfo;
@@ -22,6 +21,7 @@ use stage_04::run::abort_on_close;
 use stage_05::decode::BodyDecoder;
 use stage_06::Timeouts;
 use stage_06::buffer::Buffer;
+use stage_06::listeners::Stream;
 
 use crate::channel::Channel;
 use crate::response::Response;
@@ -59,10 +59,12 @@ pub enum Ending {
 
 /// One client connection.
 pub struct Conn {
-    /// The socket, non-blocking, registered with the poll.
-    pub stream: TcpStream,
-    /// Its two addresses.
+    /// The socket (TCP or Unix), non-blocking, registered with the poll.
+    pub stream: Stream,
+    /// Its two addresses (stand-ins for a Unix socket's, which has none).
     pub info: ConnectionInfo,
+    /// When the current request's head was complete, for the access log.
+    pub started: Instant,
     /// Bytes received and not yet used.
     pub input: Buffer,
     /// Response bytes not yet sent.
@@ -89,10 +91,11 @@ pub struct Conn {
 
 impl Conn {
     /// A new connection, waiting for its first request.
-    pub fn new(stream: TcpStream, info: ConnectionInfo, timeouts: Timeouts, now: Instant) -> Conn {
+    pub fn new(stream: Stream, info: ConnectionInfo, timeouts: Timeouts, now: Instant) -> Conn {
         Conn {
             stream,
             info,
+            started: now,
             input: Buffer::default(),
             output: Buffer::default(),
             exchange: None,

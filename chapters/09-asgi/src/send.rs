@@ -99,7 +99,7 @@ impl Server {
 /// The app's misuse of `send`: logged here, since an app may catch what
 /// its `send` raises, and raised from it.
 pub(crate) fn misuse(error: crate::response::Misuse) -> PyErr {
-    eprintln!("stage-07: the application misused send: {error}");
+    stage_06::error!("the application misused send: {error}");
     PyRuntimeError::new_err(format!("ASGI: {error}"))
 }
 
@@ -151,7 +151,9 @@ impl Ctx {
             client_gone: conn.broken,
             reusable: response.keeps_connection(),
         };
-        self.log(conn, Some(&exchange.request), &outcome);
+        let request = Some(&exchange.request);
+        let headers = response.app_headers();
+        self.log(conn, request, headers, &outcome, Some(conn.started));
         if let Some(waiter) = &exchange.receive_waiter {
             if let Ok(message) = messages::disconnect(py) {
                 resolve(py, waiter, message);
@@ -187,7 +189,7 @@ impl Ctx {
                 .call1(py, (asyncio.on_ready.clone_ref(py),))
             {
                 Ok(_) => self.resume_scheduled = true,
-                Err(error) => eprintln!("stage-07: cannot schedule a pipelined request: {error}"),
+                Err(error) => stage_06::error!("cannot schedule a pipelined request: {error}"),
             }
         }
     }

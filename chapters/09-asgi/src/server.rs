@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -37,14 +36,28 @@ use stage_04::environ::ConnectionInfo;
 use stage_04::respond::Writer;
 use stage_05::chunked::ChunkLimits;
 use stage_06::Timeouts;
+use stage_06::access_log::Format;
 use stage_06::connection::READ_CHUNK;
+use stage_06::forwarded::Trusted;
+use stage_06::listeners::{Accepting, Listener, Stream};
+use stage_06::log_files::AccessSink;
 
 use crate::connection::Conn;
+use crate::dispatch::Starting;
 use crate::ready::Ready;
 
-/// The listening socket's token; connections count up from 1 and are
-/// never reused, so a token names one connection for the server's life.
-const LISTENER: Token = Token(0);
+/// The listening sockets' tokens count down from the top, as in
+/// stage-06; connections' count up from 1 and are never reused, so a
+/// token names one connection for the server's life.
+fn listener_token(index: usize) -> Token {
+    Token(usize::MAX - index)
+}
+
+/// Which listener a token is, if it is one's.
+fn listener_index(token: Token, listeners: usize) -> Option<usize> {
+    let index = usize::MAX - token.0;
+    (index < listeners).then_some(index)
+}
 
 /// Limits, timeouts and sizes.
 #[derive(Debug, Clone)]
@@ -62,6 +75,12 @@ pub struct Config {
     pub server_name: String,
     /// Whether each request gets an access-log line.
     pub access_log: bool,
+    /// The peers whose forwarding headers set the scope's `client` and
+    /// `scheme` (`--forwarded-allow-ips`).
+    pub trusted: Trusted,
+    /// After this many requests the worker stops taking more, finishes,
+    /// and exits, for the master to replace it (`--max-requests`).
+    pub max_requests: Option<u64>,
 }
 
 impl Default for Config {
@@ -73,6 +92,8 @@ impl Default for Config {
             high_water: 256 * 1024,
             server_name: concat!("stage-07/", env!("CARGO_PKG_VERSION")).into(),
             access_log: true,
+            trusted: Trusted::default(),
+            max_requests: None,
         }
     }
 }
@@ -112,22 +133,33 @@ pub(crate) struct Ctx {
     pub ready_none: Py<Ready>,
     /// Set by SIGTERM or SIGINT: finish what is in flight, take no more.
     pub stopping: Arc<AtomicBool>,
+    /// Where access-log lines go, in which format, with this pid.
+    pub access: (Format, AccessSink, u32),
     /// Connections with input to serve again, and whether a call of
     /// `on_ready` is already scheduled for them.
     pub resume: Vec<Token>,
     pub resume_scheduled: bool,
+    /// Apps called by this `on_ready`, whose tasks start once it is over.
+    pub starting: Vec<Starting>,
 }
 
 // ANCHOR: server
-/// One worker's server: the listening socket and every connection, all
+/// One worker's server: the listening sockets and every connection, all
 /// seen through one mio poll.
+///
+/// Connections are in a `HashMap` by a token never reused, not in
+/// stage-06's slab (`Connections`, which reuses a closed connection's
+/// slot, and holds stage-06's own connection type): a request's
+/// [`Channel`](crate::channel::Channel) keeps its connection's token for
+/// as long as the app's task runs, which may be after the connection is
+/// closed, and a reused token would lead it to a stranger's connection.
 #[pyclass(unsendable, module = "stage07")]
 pub struct Server {
     pub(crate) conns: HashMap<Token, Conn>,
     pub(crate) ctx: Ctx,
     poll: Poll,
     events: Events,
-    listener: TcpListener,
+    listeners: Vec<Accepting>,
     listening: bool,
     next_token: usize,
     heartbeat: Option<File>,
@@ -136,19 +168,23 @@ pub struct Server {
 // ANCHOR_END: server
 
 impl Server {
-    /// A server for `app` on `listener`.
+    /// A server for `app` on `listeners` (TCP and Unix sockets).
     pub fn new(
         py: Python<'_>,
-        listener: std::net::TcpListener,
+        listeners: Vec<Listener>,
         app: Py<PyAny>,
         clock: Arc<dyn Clock + Send + Sync>,
         config: Config,
     ) -> io::Result<Server> {
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut accepting = Vec::new();
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let mut listener = Accepting::new(listener)?;
+            let token = listener_token(index);
+            poll.registry()
+                .register(listener.source(), token, Interest::READABLE)?;
+            accepting.push(listener);
+        }
         let writer = ResponseWriter::with_clock(clock, &config.server_name);
         let ready_none = Py::new(py, Ready::none()).map_err(io::Error::other)?;
         Ok(Server {
@@ -164,13 +200,15 @@ impl Server {
                 scratch: vec![0; READ_CHUNK],
                 out: Vec::with_capacity(READ_CHUNK),
                 ready_none,
+                access: (Format::default(), AccessSink::Stderr, std::process::id()),
                 stopping: Arc::new(AtomicBool::new(false)),
                 resume: Vec::new(),
                 resume_scheduled: false,
+                starting: Vec::new(),
             },
             poll,
             events: Events::with_capacity(1024),
-            listener,
+            listeners: accepting,
             listening: true,
             next_token: 1,
             heartbeat: None,
@@ -189,9 +227,14 @@ impl Server {
         self.heartbeat = Some(file);
     }
 
-    /// The address the server accepts on.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    /// Where access-log lines go, and in which format.
+    pub fn set_access_log(&mut self, format: Format, sink: AccessSink) {
+        self.ctx.access = (format, sink, std::process::id());
+    }
+
+    /// The first TCP address the server accepts on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listeners.iter().find_map(Accepting::local_addr)
     }
 
     fn beat(&mut self, now: bool) {
@@ -203,25 +246,36 @@ impl Server {
         }
     }
 
-    fn accept_all(&mut self) {
-        while self.listening {
-            match self.listener.accept() {
+    fn accept_all(&mut self, index: usize) {
+        while self.listening && !self.ctx.stopping.load(Ordering::SeqCst) {
+            match self.listeners[index].accept() {
                 Ok((stream, peer)) => self.add(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    eprintln!("stage-07: accept failed: {e}");
+                    stage_06::error!("accept failed: {e}");
                     return;
                 }
             }
         }
     }
 
-    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        let Ok(local) = stream.local_addr() else {
-            return;
+    fn add(&mut self, mut stream: Stream, peer: Option<SocketAddr>) {
+        let info = match (&stream, peer) {
+            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
+                Ok(local) => ConnectionInfo { local, peer },
+                Err(_) => return,
+            },
+            // A Unix socket has no addresses: these stand in, and the
+            // scope says so instead (`client` None, `server` the path).
+            _ => {
+                let none = SocketAddr::from(([0, 0, 0, 0], 0));
+                ConnectionInfo {
+                    local: none,
+                    peer: none,
+                }
+            }
         };
-        let _ = stream.set_nodelay(true);
         let token = Token(self.next_token);
         self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
@@ -231,7 +285,6 @@ impl Server {
             .register(&mut stream, token, interest)
             .is_ok()
         {
-            let info = ConnectionInfo { local, peer };
             let conn = Conn::new(stream, info, self.ctx.config.timeouts, self.ctx.now);
             self.conns.insert(token, conn);
         }
@@ -275,6 +328,39 @@ impl Server {
             .get_mut(&token)
             .is_some_and(|conn| conn.broken || conn.finish_ending(now))
     }
+
+    // ANCHOR: serve_ready
+    /// What `on_ready` does while it has the server to itself.
+    fn serve_ready(&mut self, py: Python<'_>) -> PyResult<()> {
+        match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
+            other => other?,
+        }
+        self.ctx.now = Instant::now();
+        let ready: Vec<(Token, bool)> = self
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.token(),
+                    e.is_readable() || e.is_read_closed() || e.is_error(),
+                )
+            })
+            .collect();
+        for (token, readable) in ready {
+            if let Some(index) = listener_index(token, self.listeners.len()) {
+                self.accept_all(index);
+            } else {
+                self.service(py, token, readable);
+            }
+        }
+        self.ctx.resume_scheduled = false;
+        for token in std::mem::take(&mut self.ctx.resume) {
+            self.service(py, token, false);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: serve_ready
 }
 
 #[pymethods]
@@ -305,34 +391,15 @@ impl Server {
     // ANCHOR: on_ready
     /// Called by asyncio when the poll's descriptor is readable: some
     /// socket is ready. Polls without waiting and serves what is ready,
-    /// then the connections that have pipelined input waiting.
-    fn on_ready(&mut self, py: Python<'_>) -> PyResult<()> {
-        match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
-            other => other?,
-        }
-        self.ctx.now = Instant::now();
-        let ready: Vec<(Token, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.token(),
-                    e.is_readable() || e.is_read_closed() || e.is_error(),
-                )
-            })
-            .collect();
-        for (token, readable) in ready {
-            if token == LISTENER {
-                self.accept_all();
-            } else {
-                self.service(py, token, readable);
-            }
-        }
-        self.ctx.resume_scheduled = false;
-        for token in std::mem::take(&mut self.ctx.resume) {
-            self.service(py, token, false);
-        }
+    /// then the connections that have pipelined input waiting; then, the
+    /// server free again, starts the tasks of the requests that came.
+    fn on_ready(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let starting = {
+            let mut server = slf.try_borrow_mut()?;
+            server.serve_ready(slf.py())?;
+            std::mem::take(&mut server.ctx.starting)
+        };
+        Server::start_tasks(slf, starting);
         Ok(())
     }
     // ANCHOR_END: on_ready
@@ -374,7 +441,9 @@ impl Server {
     /// No new connections: the other workers (or none) take them.
     fn stop_listening(&mut self) {
         if self.listening {
-            let _ = self.poll.registry().deregister(&mut self.listener);
+            for listener in &mut self.listeners {
+                let _ = self.poll.registry().deregister(listener.source());
+            }
             self.listening = false;
         }
     }

@@ -81,6 +81,13 @@ impl Listener {
     }
 }
 
+/// How many connections may wait to be accepted, per listening socket
+/// (gunicorn's default `--backlog`; the kernel caps it at
+/// `net.core.somaxconn`). Rust's `bind` asks for 128: a burst of a few
+/// hundred clients, or a worker busy for a moment, would have the kernel
+/// drop SYNs, and those clients wait a second or more to retry.
+pub const BACKLOG: i32 = 2048;
+
 /// Binds every address, in order. The socket files of Unix binds are
 /// removed when the returned [`SocketFile`]s are dropped.
 pub fn bind_all(binds: &[Bind]) -> Result<(Vec<Listener>, Vec<SocketFile>), String> {
@@ -89,11 +96,15 @@ pub fn bind_all(binds: &[Bind]) -> Result<(Vec<Listener>, Vec<SocketFile>), Stri
         match bind {
             // Rust sets SO_REUSEADDR on Unix before binding (see stage-02's
             // `listen`): a restart is not refused by connections in TIME_WAIT.
-            Bind::Tcp(addr) => listeners.push(Listener::Tcp(
-                TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?,
-            )),
+            Bind::Tcp(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .and_then(|listener| with_backlog(listener, BACKLOG))
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                listeners.push(Listener::Tcp(listener));
+            }
             Bind::Unix(path) => {
                 let (listener, file) = bind_unix(path)
+                    .and_then(|(listener, file)| Ok((with_backlog(listener, BACKLOG)?, file)))
                     .map_err(|e| format!("cannot listen on unix:{}: {e}", path.display()))?;
                 listeners.push(Listener::Unix(listener));
                 files.push(file);
@@ -101,6 +112,13 @@ pub fn bind_all(binds: &[Bind]) -> Result<(Vec<Listener>, Vec<SocketFile>), Stri
         }
     }
     Ok((listeners, files))
+}
+
+/// `listener`, its queue of connections waiting to be accepted made
+/// `backlog` long (`listen` again on a listening socket only changes that).
+fn with_backlog<L: AsFd>(listener: L, backlog: i32) -> io::Result<L> {
+    socket2::SockRef::from(&listener).listen(backlog)?;
+    Ok(listener)
 }
 
 /// The permissions of a new socket file: owner and group may connect (a
@@ -174,14 +192,17 @@ impl Drop for SocketFile {
     }
 }
 
-/// A listener registered with the loop's poll.
-pub(crate) enum Accepting {
+/// A listener as a worker's poll sees it: non-blocking, of mio's kind.
+pub enum Accepting {
+    /// On a TCP address.
     Tcp(mio::net::TcpListener),
+    /// On a Unix socket.
     Unix(mio::net::UnixListener),
 }
 
 impl Accepting {
-    pub(crate) fn new(listener: Listener) -> io::Result<Accepting> {
+    /// `listener`, made non-blocking for a poll.
+    pub fn new(listener: Listener) -> io::Result<Accepting> {
         Ok(match listener {
             Listener::Tcp(listener) => {
                 listener.set_nonblocking(true)?;
@@ -195,7 +216,7 @@ impl Accepting {
     }
 
     /// The next connection, with its peer's address (`None` for a Unix peer).
-    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+    pub fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
             Accepting::Tcp(listener) => {
                 let (stream, peer) = listener.accept()?;
@@ -208,14 +229,16 @@ impl Accepting {
         }
     }
 
-    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+    /// The TCP address it listens on (`None` for a Unix socket).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Accepting::Tcp(listener) => listener.local_addr().ok(),
             Accepting::Unix(_) => None,
         }
     }
 
-    pub(crate) fn source(&mut self) -> &mut dyn Source {
+    /// What the poll registers.
+    pub fn source(&mut self) -> &mut dyn Source {
         match self {
             Accepting::Tcp(listener) => listener,
             Accepting::Unix(listener) => listener,
@@ -323,9 +346,29 @@ impl Source for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn temp_path(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("stage-06-{}-{name}.sock", std::process::id()))
+    }
+
+    #[test]
+    fn a_burst_of_connections_waits_in_the_backlog_rather_than_being_dropped() {
+        // Nobody accepts: each connection that completes waits in the
+        // listen queue. With the kernel's old default of 128, the next
+        // SYNs are dropped, and a burst of clients waits seconds for
+        // retransmissions.
+        let (listeners, _) = bind_all(&[Bind::parse("127.0.0.1:0")]).unwrap();
+        let Listener::Tcp(listener) = &listeners[0] else {
+            panic!("not TCP")
+        };
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::new();
+        for i in 0..BACKLOG.min(600) {
+            let client = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500));
+            assert!(client.is_ok(), "connection {i} was not taken");
+            clients.push(client);
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Channel {
         let server = self.server.bind(py);
         match server.try_borrow_mut() {
             Ok(mut server) => server.app_done(py, self.token, self.serial, task),
-            Err(_) => eprintln!("stage-07: the server was busy when a task ended"),
+            Err(_) => stage_06::error!("the server was busy when a task ended"),
         }
     }
 }
@@ -229,7 +229,7 @@ impl Ctx {
             Ok(Some(message)) => message,
             Ok(None) => return,
             Err(error) => {
-                eprintln!("stage-07: cannot make a receive message: {error}");
+                stage_06::error!("cannot make a receive message: {error}");
                 return;
             }
         };
@@ -267,7 +267,7 @@ pub(crate) fn resolve(py: Python<'_>, future: &Py<PyAny>, value: Bound<'_, PyAny
         .is_ok_and(|done| !done);
     if pending {
         if let Err(error) = future.call_method1(intern!(py, "set_result"), (value,)) {
-            eprintln!("stage-07: cannot resolve a future: {error}");
+            stage_06::error!("cannot resolve a future: {error}");
         }
     }
 }

@@ -33,8 +33,8 @@ impl Server {
             .is_some_and(|exchange| exchange.serial == serial);
         if let Some(error) = &error {
             let when = if current { "" } else { " after its response" };
-            eprintln!(
-                "stage-07: the application raised an exception{when}:\n{}",
+            stage_06::error!(
+                "the application raised an exception{when}:\n{}",
                 traceback_text(py, error)
             );
         }
@@ -50,7 +50,7 @@ impl Server {
             } else {
                 "without starting a response"
             };
-            eprintln!("stage-07: the application returned {what}");
+            stage_06::error!("the application returned {what}");
         }
         if exchange.response.head_sent() {
             self.ctx.complete(py, token, conn, Some(Ending::Abort));
@@ -65,7 +65,9 @@ impl Server {
             );
             if let Some(exchange) = conn.exchange.take() {
                 exchange.channel.get().completed();
-                self.ctx.log(conn, Some(&exchange.request), &outcome);
+                let request = Some(&exchange.request);
+                self.ctx
+                    .log(conn, request, None, &outcome, Some(conn.started));
             }
             conn.end(Ending::Graceful, self.ctx.now);
         }

@@ -27,7 +27,11 @@
 //! response writer and header checks, stage-04's app loading, `sys.path`
 //! preparation, refusal pages and access log, stage-05's body decoder and
 //! keep-alive rules, and stage-06's buffer, timeouts, refusals and master
-//! (pre-forked workers, heartbeats, SIGTERM drain, SIGHUP reload).
+//! (pre-forked workers, heartbeats, SIGTERM drain, SIGHUP reload), with
+//! its deployment flags: `--bind` for TCP addresses and `unix:PATH`
+//! sockets, `--forwarded-allow-ips` (whose proxies' headers set the
+//! scope's `client` and `scheme`), `--max-requests`, and the access and
+//! error logs with their format and level.
 //!
 //! Left out on purpose: WebSockets (an upgrade request is answered `501
 //! Not Implemented` for now; the next stage adds them), HTTP/2 and TLS

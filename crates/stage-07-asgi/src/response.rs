@@ -101,6 +101,9 @@ pub struct Response {
     pub status: u16,
     /// Body bytes sent.
     pub body_bytes: u64,
+    /// The headers the app started with, once its head is out (for the
+    /// access log's `%({name}o)s`).
+    sent_headers: Option<HeaderLines>,
 }
 
 impl Response {
@@ -111,7 +114,13 @@ impl Response {
             request,
             status: 0,
             body_bytes: 0,
+            sent_headers: None,
         }
+    }
+
+    /// The headers the app started its response with, once they are out.
+    pub fn app_headers(&self) -> Option<&HeaderLines> {
+        self.sent_headers.as_ref()
     }
 
     /// Whether the app has sent `http.response.start`.
@@ -203,6 +212,8 @@ impl Response {
                         status: held.0,
                         headers: held.1,
                     };
+                } else {
+                    self.sent_headers = Some(held.1);
                 }
                 result
             }

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use stage_02::{Request, Version};
 use stage_03::headers::push_latin1;
-use stage_04::environ::{Cgi, ConnectionInfo, Key, percent_decode, request_variables};
+use stage_04::environ::percent_decode;
 
 /// The version of the HTTP sub-specification this server implements.
 /// 2.4 would promise that `send` raises `OSError` after a disconnect;
@@ -19,36 +19,52 @@ use stage_04::environ::{Cgi, ConnectionInfo, Key, percent_decode, request_variab
 pub const SPEC_VERSION: &str = "2.3";
 
 // ANCHOR: decoded_path
-/// `path` in the scope: the target's path percent-decoded and read as
-/// UTF-8. Bytes that are not UTF-8 become U+FFFD; `raw_path` keeps them.
-/// The rare absolute-form target (`http://host/path`) or `*` takes the
-/// way stage-04 takes to `PATH_INFO`, whose latin-1 text is the same
-/// decoded bytes.
+/// `path` in the scope: [`raw_path`] percent-decoded and read as UTF-8.
+/// Bytes that are not UTF-8 become U+FFFD; `raw_path` keeps them.
 pub fn decoded_path(request: &Request) -> String {
-    let path = request.path();
-    let bytes = if path.starts_with('/') {
-        percent_decode(path)
-    } else {
-        let vars = request_variables(request);
-        let info = vars.iter().find(|(key, _)| *key == Key::Cgi(Cgi::PathInfo));
-        let mut bytes = Vec::new();
-        push_latin1(&mut bytes, info.map_or("", |(_, value)| value));
-        bytes
-    };
+    let bytes = percent_decode(raw_path(request));
     // ANCHOR: ex-09.1-utf8-path
     String::from_utf8_lossy(&bytes).into_owned()
     // ANCHOR_END: ex-09.1-utf8-path
 }
+
+/// `raw_path` in the scope: the target's path as sent, without the query.
+/// The rare absolute-form target (`http://host/path`, RFC 9112, section
+/// 3.2.2, what a client talking to a proxy sends) loses its scheme and
+/// host, so that an app sees the path an origin-form request would have
+/// sent (uvicorn does the same with httptools); an empty path there is
+/// `/`. `*` stays.
+pub fn raw_path(request: &Request) -> &str {
+    let target = request.path();
+    match target.split_once("://") {
+        Some((_, rest)) if !target.starts_with('/') => rest.find('/').map_or("/", |at| &rest[at..]),
+        _ => target,
+    }
+}
 // ANCHOR_END: decoded_path
 
+/// The connection's two ends as the scope tells them, and its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ends {
+    /// `(host, port)` of the client; `None` over a Unix socket (no
+    /// address) unless a trusted proxy named the client, whose port it
+    /// does not give, and which is then 0 (as uvicorn's proxy headers do).
+    pub client: Option<(String, u16)>,
+    /// `(host, port)` the server listens on; `(path, None)` for a Unix
+    /// socket (ASGI HTTP spec, "server").
+    pub server: Option<(String, Option<u16>)>,
+    /// `http`, or what a trusted proxy's `X-Forwarded-Proto` says.
+    pub scheme: &'static str,
+}
+
 // ANCHOR: http_scope
-/// The scope dict for `request` on a connection between `info`'s
-/// addresses. `state` is the lifespan state, of which each request gets a
-/// shallow copy (ASGI lifespan spec, "Lifespan State").
+/// The scope dict for `request` on a connection between `ends`. `state`
+/// is the lifespan state, of which each request gets a shallow copy (ASGI
+/// lifespan spec, "Lifespan State").
 pub fn http_scope<'py>(
     py: Python<'py>,
     request: &Request,
-    info: &ConnectionInfo,
+    ends: &Ends,
     state: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let scope = PyDict::new(py);
@@ -63,17 +79,16 @@ pub fn http_scope<'py>(
     };
     scope.set_item(intern!(py, "http_version"), version)?;
     scope.set_item(intern!(py, "method"), request.method.to_ascii_uppercase())?;
-    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
-    let path = request.path();
+    scope.set_item(intern!(py, "scheme"), ends.scheme)?;
     scope.set_item(intern!(py, "path"), decoded_path(request))?;
-    scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, path.as_bytes()))?;
+    let raw = raw_path(request).as_bytes();
+    scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, raw))?;
     let query = request.query().as_bytes();
     scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
     scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
     scope.set_item(intern!(py, "headers"), header_pairs(py, request)?)?;
-    let address = |addr: std::net::SocketAddr| (addr.ip().to_string(), addr.port());
-    scope.set_item(intern!(py, "client"), address(info.peer))?;
-    scope.set_item(intern!(py, "server"), address(info.local))?;
+    scope.set_item(intern!(py, "client"), &ends.client)?;
+    scope.set_item(intern!(py, "server"), &ends.server)?;
     if let Some(state) = state {
         scope.set_item(intern!(py, "state"), state.copy()?)?;
     }
@@ -107,6 +122,24 @@ mod tests {
             Ok(Parsed::Complete { request, .. }) => decoded_path(&request),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn raw_path_of(target: &str) -> String {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+        match parse_request(head.as_bytes(), &Limits::default()) {
+            Ok(Parsed::Complete { request, .. }) => raw_path(&request).to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn raw_path_is_the_targets_path_alone_even_in_absolute_form() {
+        assert_eq!(raw_path_of("/a%2Fb?x"), "/a%2Fb");
+        assert_eq!(raw_path_of("http://example.com/a%2Fb?x"), "/a%2Fb");
+        assert_eq!(raw_path_of("https://user@example.com:8080/p/q"), "/p/q");
+        assert_eq!(raw_path_of("http://example.com"), "/");
+        assert_eq!(raw_path_of("http://example.com?x"), "/");
+        assert_eq!(path_of("http://example.com/a%2Fb?x"), "/a/b");
     }
 
     #[test]

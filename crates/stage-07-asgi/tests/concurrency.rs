@@ -1,6 +1,7 @@
 //! What the guest-in-asyncio design buys: many requests waiting at once on
-//! one worker, a client that does not read holding back only its own
-//! response, and requests in flight finished on SIGTERM.
+//! one worker, a thousand idle keep-alive connections held by one worker,
+//! a client that does not read holding back only its own response, and
+//! requests in flight finished on SIGTERM.
 
 mod common;
 
@@ -8,8 +9,9 @@ use std::io::{Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::serve;
-use testkit::{connect, exchange, read_response, status_of};
+use common::{BIN, serve};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use testkit::{ServerProcess, connect, exchange, read_response, status_of};
 
 const APP: &str = "asgi_slow:app";
 
@@ -43,6 +45,56 @@ fn five_hundred_sleeping_requests_take_about_one_second() {
     // One after the other they would take 500 s; at once, one second
     // and the time to connect and answer (generous, for a busy machine).
     assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+/// Raises this process's soft limit on open files to at least `wanted`
+/// (up to the hard limit), so that it and the server it starts, which
+/// inherits the limit, can each hold that many sockets.
+fn allow_open_files(wanted: u64) {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    if soft < wanted {
+        setrlimit(Resource::RLIMIT_NOFILE, wanted.min(hard), hard).unwrap();
+    }
+}
+
+#[test]
+fn a_thousand_keep_alive_connections_on_one_worker_are_all_answered_twice() {
+    const CONNECTIONS: usize = 1000;
+    allow_open_files(CONNECTIONS as u64 + 256);
+    let args = [
+        "--workers",
+        "1",
+        "--loop",
+        "asyncio",
+        "--no-access-log",
+        APP,
+    ];
+    let server = ServerProcess::start_in_apps(BIN, &args);
+    let started = Instant::now();
+    let mut streams: Vec<_> = (0..CONNECTIONS).map(|_| connect(server.addr)).collect();
+    for round in ["first", "second"] {
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let request = format!("GET /echo-path/{round}/{i} HTTP/1.1\r\nHost: t\r\n\r\n");
+            stream.write_all(request.as_bytes()).unwrap();
+        }
+        // Every connection is still open (keep-alive), and each response
+        // is its own request's.
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let response = read_response(stream, false);
+
+            let expected = format!("/echo-path/{round}/{i}");
+            assert!(
+                response.ends_with(expected.as_bytes()),
+                "{round} request on connection {i}: {}\nserver: {}",
+                String::from_utf8_lossy(&response),
+                server.stderr()
+            );
+            assert!(!String::from_utf8_lossy(&response).contains("close"));
+        }
+    }
+    // About a second on a quiet machine; the bound is for a busy one.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]

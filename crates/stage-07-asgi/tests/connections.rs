@@ -160,3 +160,17 @@ fn idle_and_stalled_connections_time_out() {
         "{took:?}"
     );
 }
+
+#[test]
+fn an_eager_task_factory_set_at_startup_does_not_break_requests() {
+    let server = serve("asgi_eager:app", &["--no-access-log"]);
+    let shown = conversation(
+        server.addr,
+        &[
+            b"GET /at-once HTTP/1.1\r\nHost: t\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+            b"GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n",
+        ],
+    );
+    insta::assert_snapshot!("eager_task_factory", shown);
+}

@@ -43,7 +43,7 @@ fn server(py: Python<'_>, listener: TcpListener, app: &Py<PyAny>) -> Server {
         ..Config::default()
     };
     let clock = Arc::new(FixedClock::rfc_example());
-    Server::new(py, listener, app.clone_ref(py), clock, config).unwrap()
+    Server::new(py, vec![listener.into()], app.clone_ref(py), clock, config).unwrap()
 }
 
 /// Serves `callable` of `file` on a free port, on a thread that ends

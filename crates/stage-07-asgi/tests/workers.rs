@@ -55,5 +55,9 @@ fn sighup_replaces_the_workers_and_every_request_is_answered() {
         );
         sleep(Duration::from_millis(50));
     }
-    server.wait_for_stderr("reloading");
+    // The master's lines name the program that runs, not the stage whose
+    // master it is.
+    let said = server.wait_for_stderr("reloading");
+    assert!(said.contains("stage-07: reloading"), "{said}");
+    assert!(!server.stderr().contains("stage-06"), "{}", server.stderr());
 }
