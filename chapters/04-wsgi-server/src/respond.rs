@@ -117,9 +117,10 @@ impl Responder {
         }
     }
 
-    /// Ends the responder's use of the connection.
-    pub fn release(&mut self) {
-        self.out = None;
+    /// Ends the responder's use of the connection, handing back its way
+    /// to the client: a server may give it to the next response.
+    pub fn release(&mut self) -> Option<Box<dyn Sink>> {
+        self.out.take()
     }
 
     /// The client has gone: nothing more can reach it.

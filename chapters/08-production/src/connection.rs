@@ -22,6 +22,7 @@ use stage_02::{Limits, Request};
 use stage_04::Responder;
 use stage_04::environ::ConnectionInfo;
 use stage_04::environ::cache::ConnectionEnviron;
+use stage_04::respond::Sink;
 use stage_05::chunked::ChunkLimits;
 use stage_05::decode::BodyDecoder;
 
@@ -134,6 +135,10 @@ pub struct Connection<S = Stream> {
     pub input: Buffer,
     /// The response bytes waiting to go out, shared with the responder.
     pub output: Arc<Mutex<Buffer>>,
+    /// The responder's way into `output`, handed back when a response is
+    /// over and given to the next one: made per connection, not per
+    /// request (an allocation and a reference count less each time).
+    pub sink: Option<Box<dyn Sink>>,
     /// Where the connection stands; changed only by the transitions.
     phase: Phase,
     /// When the current wait (for a head, a body, the client to read or
@@ -162,6 +167,7 @@ impl<S> Connection<S> {
             environ: None,
             input: Buffer::default(),
             output: Arc::new(Mutex::new(Buffer::default())),
+            sink: None,
             phase: Phase::Head,
             deadline: now + timeouts.keep_alive,
             timeouts,

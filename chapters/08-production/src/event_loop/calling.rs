@@ -160,7 +160,10 @@ impl EventLoop {
         // a log's microsecond of precision is worth.
         let called_at = self.now;
         let keep_open = matches!(after, AfterResponse::KeepOpen { .. });
-        let sink = Box::new(SharedOutput(Arc::clone(&conn.output)));
+        let sink = match conn.sink.take() {
+            Some(sink) => sink,
+            None => Box::new(SharedOutput(Arc::clone(&conn.output))),
+        };
         let responder = Responder::new(sink, self.writer.clone(), &request.method, after);
         let started = (|| -> PyResult<_> {
             let responder = Bound::new(py, responder)?;
@@ -325,7 +328,8 @@ impl EventLoop {
             return;
         };
         let responder = responder.bind(py);
-        release(responder);
+        // The responder's way into the output, for the next response.
+        conn.sink = release(responder);
         self.record(
             conn,
             Some(&request),
@@ -408,8 +412,6 @@ fn unix_environ(py: Python<'_>, environ: &ConnectionEnviron, path: &Path) -> PyR
     environ.set(py, "SERVER_PORT", "")
 }
 
-pub(super) fn release(responder: &Bound<'_, Responder>) {
-    if let Ok(mut responder) = responder.try_borrow_mut() {
-        responder.release();
-    }
+pub(super) fn release(responder: &Bound<'_, Responder>) -> Option<Box<dyn Sink>> {
+    responder.try_borrow_mut().ok()?.release()
 }
