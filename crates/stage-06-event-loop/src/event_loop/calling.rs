@@ -169,7 +169,9 @@ impl EventLoop {
                 .connection_environ(py, conn)?
                 .environ(py, &request, input)?;
             let proxy = forwarded(&request, peer_ip(conn), &self.config.trusted);
-            apply_forwarded(&environ, &proxy)?;
+            if !proxy.is_empty() {
+                apply_forwarded(&environ, &proxy)?;
+            }
             Ok((responder, environ))
         })();
         // ANCHOR: dispatch_started
