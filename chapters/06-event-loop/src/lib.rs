@@ -23,7 +23,8 @@
 //! at a time, so that a client that does not read cannot make the server
 //! buffer a whole generator; a file from `wsgi.file_wrapper` is sent by
 //! `sendfile(2)` instead, piece by piece as the socket takes it),
-//! [`refusal`] (why the server answers instead of the app), [`connections`] (every connection by its token), the loop
+//! [`refusal`] (why the server answers instead of the app),
+//! [`connections`] (every connection by its token), the loop
 //! itself ([`event_loop`]), the threads that call the app with `--threads`
 //! ([`pool`]) and the [`master`].
 //!
@@ -39,7 +40,7 @@
 //! The logs: [`access_log`] (`--access-logfile`, and `--access-logformat`
 //! with gunicorn's atoms, the request's duration among them) and
 //! [`logging`] (`--error-logfile`, `--log-level`), and where both go
-//! ([`log_files`]).
+//! ([`log_files`], which opens them again on SIGUSR1, for logrotate).
 //!
 //! What one thread cannot do, it does not pretend to: by default the app
 //! is called for one request at a time, and while it runs (a slow query, a

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 use crate::listeners::Listener;
 
@@ -167,6 +167,8 @@ pub fn run_master(
     signal_hook::flag::register(SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
+    let reopen = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGUSR1, Arc::clone(&reopen))?;
     let _ = listeners; // shared by every fork: the kernel spreads connections over the workers
     let dir = std::env::temp_dir();
     let mut serial = 0usize;
@@ -223,11 +225,26 @@ pub fn run_master(
             workers.extend(fresh);
         }
         // ANCHOR_END: reload
+        if reopen.swap(false, Ordering::SeqCst) {
+            reopen_logs(&workers);
+        }
         reap_and_replace(&mut workers, &mut next_heartbeat, &work)?;
         kill_hung(&workers, config.timeout);
     }
 }
 // ANCHOR_END: run_master
+
+/// SIGUSR1 (logrotate's signal): the master's error log opened anew,
+/// then each worker told to do the same with its own.
+fn reopen_logs(workers: &[Worker]) {
+    if let Err(e) = crate::log_files::reopen_error_log() {
+        crate::error!("{e}");
+    }
+    crate::info!("reopening the log files");
+    for worker in workers {
+        let _ = kill(worker.pid, Signal::SIGUSR1);
+    }
+}
 
 /// Waits until every worker has refreshed its heartbeat once (the app is
 /// loaded). False if one exits first, or time runs out.

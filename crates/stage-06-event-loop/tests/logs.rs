@@ -254,6 +254,75 @@ fn the_error_log_file_has_the_servers_messages_tracebacks_and_wsgi_errors() {
 }
 
 #[test]
+fn sigusr1_opens_the_log_files_again_after_they_were_moved_away() {
+    for workers in ["1", "0"] {
+        let name = |file: &str| format!("rotate-{workers}-{file}");
+        let (access, errors) = (
+            TempFile::new(&name("access.log")),
+            TempFile::new(&name("error.log")),
+        );
+        let moved = (
+            TempFile::new(&name("access.log.1")),
+            TempFile::new(&name("error.log.1")),
+        );
+        let socket = TempFile::new(&name("rotate.sock"));
+        let server = start_on_socket(
+            &socket.0,
+            &[
+                "--workers",
+                workers,
+                "--access-logfile",
+                access.0.to_str().unwrap(),
+                "--error-logfile",
+                errors.0.to_str().unwrap(),
+                "logs:application",
+            ],
+        );
+        errors.wait_for("Listening on unix:");
+        get_unix(&socket.0, "/before");
+        access.wait_for("GET /before ");
+        // What logrotate does: move the files away, then signal the server.
+        std::fs::rename(&access.0, &moved.0.0).unwrap();
+        std::fs::rename(&errors.0, &moved.1.0).unwrap();
+        let pid = server.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-USR1", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        // Each process opens the error log, then the access log: once the
+        // access log is there again, so is everything.
+        let started = Instant::now();
+        while !access.0.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "--workers {workers}: not reopened"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        get_unix(&socket.0, "/after");
+        get_unix(&socket.0, "/raise");
+        access.wait_for("GET /after ");
+        errors.wait_for("ValueError: raised on purpose");
+        let old = moved.0.read();
+        assert!(
+            old.contains("GET /before ") && !old.contains("/after"),
+            "{old}"
+        );
+        assert!(!moved.1.read().contains("ValueError"), "{}", moved.1.read());
+        stop(server);
+        assert!(server_is_gone(&socket.0), "--workers {workers}");
+    }
+}
+
+/// The server removed its socket file on the way out.
+fn server_is_gone(socket: &Path) -> bool {
+    !socket.exists()
+}
+
+#[test]
 fn the_log_level_filters_the_servers_messages() {
     let socket = TempFile::new("level.sock");
     // Warning: no "Listening on" (info), but a traceback (error) still.
