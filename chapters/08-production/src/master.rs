@@ -153,9 +153,8 @@ fn modified(path: &PathBuf) -> Option<SystemTime> {
 
 // ANCHOR: run_master
 /// Runs `config.workers` workers on `listeners` until SIGINT or SIGTERM;
-/// SIGHUP replaces them with new ones (new code is loaded) without
-/// dropping a connection. `ready` is called once the first workers have
-/// loaded the app.
+/// SIGHUP replaces them (new code, no connection dropped); SIGUSR1 reopens
+/// the logs. `ready` is called once the first workers have loaded the app.
 pub fn run_master(
     listeners: &[Listener],
     config: &MasterConfig,
@@ -226,9 +225,11 @@ pub fn run_master(
             workers.extend(fresh);
         }
         // ANCHOR_END: reload
+        // ANCHOR: reopen
         if reopen.swap(false, Ordering::SeqCst) {
             reopen_logs(&workers);
         }
+        // ANCHOR_END: reopen
         reap_and_replace(&mut workers, &mut next_heartbeat, &work)?;
         kill_hung(&workers, config.timeout);
     }
