@@ -366,6 +366,30 @@ pub fn formatted_starter(root: &Path, exercise: &Exercise) -> Result<String, Exe
     region_text(&formatted, &exercise.anchor())
 }
 
+/// Rust and snapshot files in a Rust chapter's `src/` and `tests/` that its
+/// stage no longer gives it (removed from the stage, or left out since):
+/// a leftover test would still be compiled, and fail, in the chapter.
+pub fn leftover_files(
+    root: &Path,
+    chapter: Chapter,
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+) -> Vec<PathBuf> {
+    if chapter.language != Language::Rust {
+        return Vec::new();
+    }
+    let dir = root.join(chapter.dir());
+    let mut found = Vec::new();
+    for sub in ["src", "tests"] {
+        let _ = walk(&dir, &dir.join(sub), &mut found);
+    }
+    found
+        .into_iter()
+        .filter(|file| file.ends_with(".rs") || file.ends_with(".snap"))
+        .map(|file| chapter.dir().join(file))
+        .filter(|path| !files.contains_key(path))
+        .collect()
+}
+
 /// Writes `files` under `root`, creating directories; returns how many
 /// files changed.
 pub fn write_files(root: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> std::io::Result<usize> {

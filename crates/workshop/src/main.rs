@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use workshop::chapter::CHAPTERS;
-use workshop::generate::{chapter_files, write_files};
+use workshop::generate::{chapter_files, leftover_files, write_files};
 use workshop::runner::Workshop;
 
 /// Exercises carved from the stages: make the failing tests pass.
@@ -97,6 +97,11 @@ fn generate(root: &std::path::Path) -> Result<(), String> {
     for chapter in CHAPTERS {
         let files = chapter_files(root, chapter, &|_| true).map_err(|e| e.to_string())?;
         changed += write_files(root, &files).map_err(|e| e.to_string())?;
+        for leftover in leftover_files(root, chapter, &files) {
+            std::fs::remove_file(root.join(&leftover))
+                .map_err(|e| format!("{}: {e}", leftover.display()))?;
+            changed += 1;
+        }
     }
     println!("chapters/ generated: {changed} files written");
     Ok(())

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::chapter::{CHAPTERS, Chapter};
 use crate::exercise::Exercise;
-use crate::generate::{all_exercises, chapter_files, write_files};
+use crate::generate::{all_exercises, chapter_files, leftover_files, write_files};
 use crate::tests_run::{Snapshots, run_tests};
 
 /// Runs every check; returns whether all passed, printing one line per
@@ -91,12 +91,14 @@ pub fn verify(root: &Path) -> Result<bool, String> {
 pub fn stale_files(root: &Path) -> Result<Vec<String>, String> {
     let mut stale = Vec::new();
     for chapter in CHAPTERS {
-        for (path, contents) in
-            chapter_files(root, chapter, &|_| true).map_err(|e| e.to_string())?
-        {
-            if std::fs::read(root.join(&path)).ok().as_deref() != Some(contents.as_slice()) {
+        let files = chapter_files(root, chapter, &|_| true).map_err(|e| e.to_string())?;
+        for (path, contents) in &files {
+            if std::fs::read(root.join(path)).ok().as_deref() != Some(contents.as_slice()) {
                 stale.push(path.display().to_string());
             }
+        }
+        for leftover in leftover_files(root, chapter, &files) {
+            stale.push(format!("{} (no longer generated)", leftover.display()));
         }
     }
     Ok(stale)
