@@ -245,7 +245,9 @@ impl Ctx {
         let (format, sink, pid) = &mut self.access;
         let mut line = format.render(&finished, SystemTime::now(), *pid);
         line.push('\n');
-        sink.write_line(&line);
+        sink.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_line(&line);
     }
 
     /// A connection's wait ran out. Returns whether it stays (to send a

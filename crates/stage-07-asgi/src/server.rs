@@ -20,8 +20,8 @@ use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Events, Interest, Poll, Token};
@@ -131,7 +131,7 @@ pub(crate) struct Ctx {
     /// Set by SIGTERM or SIGINT: finish what is in flight, take no more.
     pub stopping: Arc<AtomicBool>,
     /// Where access-log lines go, in which format, with this pid.
-    pub access: (Format, AccessSink, u32),
+    pub access: (Format, Arc<Mutex<AccessSink>>, u32),
     /// Connections with input to serve again, and whether a call of
     /// `on_ready` is already scheduled for them.
     pub resume: Vec<Token>,
@@ -197,7 +197,11 @@ impl Server {
                 scratch: vec![0; READ_CHUNK],
                 out: Vec::with_capacity(READ_CHUNK),
                 ready_none,
-                access: (Format::default(), AccessSink::Stderr, std::process::id()),
+                access: (
+                    Format::default(),
+                    Arc::new(Mutex::new(AccessSink::Stderr)),
+                    std::process::id(),
+                ),
                 stopping: Arc::new(AtomicBool::new(false)),
                 resume: Vec::new(),
                 resume_scheduled: false,
@@ -224,8 +228,10 @@ impl Server {
         self.heartbeat = Some(file);
     }
 
-    /// Where access-log lines go, and in which format.
-    pub fn set_access_log(&mut self, format: Format, sink: AccessSink) {
+    /// Where access-log lines go, and in which format. The sink is shared
+    /// with the thread that opens it again on SIGUSR1 (stage-06's
+    /// `log_files::reopen_on_sigusr1`).
+    pub fn set_access_log(&mut self, format: Format, sink: Arc<Mutex<AccessSink>>) {
         self.ctx.access = (format, sink, std::process::id());
     }
 

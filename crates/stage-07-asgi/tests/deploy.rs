@@ -230,3 +230,53 @@ fn max_requests_replaces_the_worker() {
     assert!(third != first && third.parse::<u32>().is_ok(), "{third}");
     server.wait_for_stderr("has served 2 requests (--max-requests)");
 }
+
+#[test]
+fn sigusr1_opens_the_access_log_again_after_it_was_moved_away() {
+    for workers in ["0", "1"] {
+        let path = temp_path(&format!("rotate-{workers}.log"));
+        let moved = temp_path(&format!("rotate-{workers}.log.1"));
+        let _ = std::fs::remove_file(&path);
+        let file = path.to_string_lossy().into_owned();
+        let args = [
+            "--workers",
+            workers,
+            "--loop",
+            "asyncio",
+            "--access-logfile",
+            &file,
+            APP,
+        ];
+        let server = ServerProcess::start_in_apps(BIN, &args);
+        let lines = |path: &Path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            text.lines().filter(|l| l.contains("GET /who?x")).count()
+        };
+        let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !done() {
+                assert!(Instant::now() < deadline, "--workers {workers}: {what}");
+                sleep(Duration::from_millis(20));
+            }
+        };
+        get_from("127.0.0.1", server.addr, "");
+        wait_until("the first line", &|| lines(&path) == 1);
+        // What logrotate does: move the file away, then signal the server.
+        std::fs::rename(&path, &moved).unwrap();
+        let pid = server.pid().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-USR1", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        wait_until("the file made again", &|| path.exists());
+        get_from("127.0.0.1", server.addr, "");
+        wait_until("the second line, in the new file", &|| lines(&path) == 1);
+        assert_eq!(lines(&moved), 1, "--workers {workers}");
+        drop(server);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&moved);
+    }
+}
