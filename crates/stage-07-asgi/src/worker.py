@@ -16,8 +16,15 @@ import traceback
 LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
 
 
-def log(message):
-    print(f"stage-07: {message}", file=sys.stderr, flush=True)
+# Levels as Python's logging numbers them. LOG_LEVEL, the least important
+# one written (--log-level), is set by the Rust side before `run`.
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+LOG_LEVEL = INFO
+
+
+def log(message, level=ERROR):
+    if level >= LOG_LEVEL:
+        print(f"stage-07: {message}", file=sys.stderr, flush=True)
 
 
 class Lifespan:
@@ -66,7 +73,7 @@ class Lifespan:
         except BaseException:
             self.raised = True
             if self.mode == "auto" and not self.started.is_set():
-                log("the application does not support the lifespan scope; serving without it")
+                log("the application does not support the lifespan scope; serving without it", INFO)
             else:
                 log("the application raised in its lifespan:\n" + traceback.format_exc())
         finally:

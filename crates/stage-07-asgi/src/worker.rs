@@ -98,6 +98,7 @@ pub fn run_worker(
 ) -> PyResult<WorkerEnd> {
     let code = CString::new(WORKER_SOURCE).unwrap_or_default();
     let worker = PyModule::from_code(py, &code, c"stage07_worker.py", c"stage07_worker")?;
+    worker.setattr("LOG_LEVEL", python_log_level())?;
     let lifespan = match options.lifespan {
         LifespanMode::Auto => "auto",
         LifespanMode::On => "on",
@@ -125,3 +126,19 @@ pub fn run_worker(
     })
 }
 // ANCHOR_END: run_worker
+
+/// `--log-level` as Python's logging numbers it, for `worker.py`'s own
+/// lines: the least important level stage-06's logging lets through.
+fn python_log_level() -> u8 {
+    use stage_06::logging::{Level, enabled};
+    let levels = [
+        (Level::Debug, 10),
+        (Level::Info, 20),
+        (Level::Warning, 30),
+        (Level::Error, 40),
+    ];
+    levels
+        .into_iter()
+        .find(|(level, _)| enabled(*level))
+        .map_or(50, |(_, number)| number)
+}

@@ -202,6 +202,9 @@ fn the_error_log_goes_to_a_file_at_the_level_asked_for() {
         "{said}"
     );
     assert!(!said.contains("Listening"), "{said}");
+    // Nor is the worker's own (Python) line that this app, which asserts
+    // an http scope, does not speak lifespan.
+    assert!(!said.contains("does not support the lifespan"), "{said}");
     assert!(output.stderr.is_empty(), "{:?}", output.stderr);
     let _ = std::fs::remove_file(&path);
 }
