@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 use nix::sys::stat::{Mode, umask};
+use stage_04::environ::ConnectionInfo;
 
 /// One `--bind` value: `HOST:PORT`, or `unix:PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +248,26 @@ impl Stream {
         match self {
             Stream::Tcp(stream) => stream.shutdown(how),
             Stream::Unix(stream) => stream.shutdown(how),
+        }
+    }
+
+    /// The connection's two addresses, for `environ` or a scope; `None`
+    /// when a TCP socket cannot say its own (it has closed already). A Unix
+    /// socket has none: unspecified ones stand in, and the server says so
+    /// in its own way (an empty `REMOTE_ADDR`, a scope's `client` None).
+    pub fn info(&self, peer: Option<SocketAddr>) -> Option<ConnectionInfo> {
+        match (self, peer) {
+            (Stream::Tcp(tcp), Some(peer)) => Some(ConnectionInfo {
+                local: tcp.local_addr().ok()?,
+                peer,
+            }),
+            _ => {
+                let none = SocketAddr::from(([0, 0, 0, 0], 0));
+                Some(ConnectionInfo {
+                    local: none,
+                    peer: none,
+                })
+            }
         }
     }
 

@@ -32,7 +32,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stage_02::Limits;
 use stage_03::{Clock, ResponseWriter};
-use stage_04::environ::ConnectionInfo;
 use stage_04::respond::Writer;
 use stage_05::chunked::ChunkLimits;
 use stage_06::Timeouts;
@@ -267,20 +266,10 @@ impl Server {
     }
 
     fn add(&mut self, mut stream: Stream, peer: Option<SocketAddr>) {
-        let info = match (&stream, peer) {
-            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
-                Ok(local) => ConnectionInfo { local, peer },
-                Err(_) => return,
-            },
-            // A Unix socket has no addresses: these stand in, and the
-            // scope says so instead (`client` None, `server` the path).
-            _ => {
-                let none = SocketAddr::from(([0, 0, 0, 0], 0));
-                ConnectionInfo {
-                    local: none,
-                    peer: none,
-                }
-            }
+        // A Unix peer's stand-in addresses: the scope says so instead
+        // (`client` None, `server` the path).
+        let Some(info) = stream.info(peer) else {
+            return;
         };
         let token = Token(self.next_token);
         self.next_token += 1;

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use mio::{Interest, Token};
-use stage_04::environ::ConnectionInfo;
 
 use super::EventLoop;
 use crate::connection::Connection;
@@ -62,20 +61,9 @@ impl EventLoop {
     }
 
     fn add(&mut self, stream: Stream, peer: Option<SocketAddr>) {
-        let info = match (&stream, peer) {
-            (Stream::Tcp(tcp), Some(peer)) => match tcp.local_addr() {
-                Ok(local) => ConnectionInfo { local, peer },
-                Err(_) => return,
-            },
-            // No addresses at either end: environ says so instead (see
-            // `unix_environ`), and these stand in for them.
-            _ => {
-                let none = SocketAddr::from(([0, 0, 0, 0], 0));
-                ConnectionInfo {
-                    local: none,
-                    peer: none,
-                }
-            }
+        // A Unix peer's stand-in addresses: `unix_environ` says so instead.
+        let Some(info) = stream.info(peer) else {
+            return;
         };
         let conn = Connection::new(stream, info, self.config.timeouts, self.now);
         // The poll reports a socket by its token, which is known once the
