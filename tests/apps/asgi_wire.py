@@ -37,6 +37,13 @@ async def app(scope, receive, send):
     if path == "/echo":
         body, _ = await read_all(receive)
         return await text(send, 200, body)
+    if path == "/start-then-read":
+        # The response starts before the body is read: too late for a
+        # `100 Continue`, which would land inside the chunked body.
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first\n", "more_body": True})
+        body, _ = await read_all(receive)
+        return await send({"type": "http.response.body", "body": b"got " + body})
     if path == "/stream":
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain")]})

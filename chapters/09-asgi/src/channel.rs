@@ -209,7 +209,11 @@ impl Ctx {
         if gone {
             return Ok(Some(messages::disconnect(py)?)); // gone mid-body
         }
-        if exchange.decoder.send_continue() {
+        // An interim response goes before the final one (RFC 9110, section
+        // 15.2): once the app's head is on the wire, a `100 Continue`
+        // would land inside its body, so the client is left to send its
+        // body after its own wait.
+        if !exchange.response.head_sent() && exchange.decoder.send_continue() {
             conn.output
                 .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }

@@ -22,6 +22,7 @@
 # is shared and noisy: read the ratios within one run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$root/crates/stage-06-event-loop/benches/measure.sh" # tree, cpu_ticks, peak_rss, median, largest
 seconds=${1:-10}
 rounds=${2:-3}
 app=${APP:-hello:application}
@@ -63,34 +64,10 @@ start() {
     esac
 }
 
-# The largest peak RSS, in KiB, among a process and its children.
-peak_rss() {
-    local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" max=0
-    for p in $pids; do
-        kb=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-        [ "${kb:-0}" -gt "$max" ] && max=$kb
-    done
-    echo "$max"
-}
-
 # Each round runs every server once, one after the other; the figures are
 # the medians over the rounds. Interleaving matters on a shared machine:
 # a burst of load elsewhere then hurts one round of every server, rather
 # than every round of one server.
-# CPU time (user + system, in clock ticks) used so far by a process and its
-# children: divided by the requests served, it is the server's cost per
-# request, kernel work included, which depends much less than requests/s
-# on what else the machine is doing (wrk shares it too).
-cpu_ticks() {
-    local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" sum=0
-    for p in $pids; do
-        t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-        sum=$((sum + ${t:-0}))
-    done
-    echo "$sum"
-}
-tick_us=$((1000000 / $(getconf CLK_TCK)))
-
 declare -A rps1 rps32 p99 rss cpu
 port=18900
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
@@ -120,14 +97,6 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# The median of the numbers in $1 (p99 values keep their unit: wrk prints
-# us or ms, so they are compared in microseconds).
-median() {
-    tr ' ' '\n' <<<"$1" | awk 'NF {
-        v = $1; if (v ~ /ms$/) v = v * 1000; else if (v ~ /us$/) v = v + 0; else if (v ~ /s$/) v = v * 1000000
-        print v }' | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m}'
-}
-largest() { tr ' ' '\n' <<<"$1" | sort -g | tail -1; }
 
 printf '\n%s, one worker process each, wrk %ss runs, median of %s rounds\n' "$app" "$seconds" "$rounds"
 printf '%-9s %9s %9s %9s %10s %10s %13s %13s %12s\n' server "rps c=1" "rps c=32" "p99 c=32" "CPU/req" "peak RSS" "c=32 vs s-06" "CPU vs s-06" "RSS vs s-06"

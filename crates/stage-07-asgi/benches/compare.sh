@@ -31,6 +31,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 here="$root/crates/stage-07-asgi/benches"
+. "$root/crates/stage-06-event-loop/benches/measure.sh" # tree, cpu_ticks, peak_rss, median, largest
 seconds=${1:-5}
 rounds=${2:-2}
 apps=(${APPS:-hello starlette fastapi})
@@ -56,34 +57,6 @@ start() { # server port app
         hypercorn) exec python3 -m hypercorn --bind "127.0.0.1:$port" --workers 1 \
             --worker-class uvloop --log-level warning "$app" ;;
     esac
-}
-
-# A process and all its descendants.
-tree() {
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1" || true); do tree "$p"; done
-}
-
-# CPU time (user + system, in clock ticks) used so far by the tree.
-cpu_ticks() {
-    local sum=0 t p
-    for p in $(tree "$1"); do
-        t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-        sum=$((sum + ${t:-0}))
-    done
-    echo "$sum"
-}
-tick_us=$((1000000 / $(getconf CLK_TCK)))
-
-# The largest peak RSS (VmHWM, KiB) in the tree.
-peak_rss() {
-    local max=0 kb p
-    for p in $(tree "$1"); do
-        kb=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-        [ "${kb:-0}" -gt "$max" ] && max=$kb
-    done
-    echo "$max"
 }
 
 declare -A rps1 rps32 p99 rss cpu
@@ -120,14 +93,6 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# The median of the numbers in $1 (p99 values keep their unit: wrk prints
-# us, ms or s, so they are compared in microseconds).
-median() {
-    tr ' ' '\n' <<<"$1" | awk 'NF {
-        v = $1; if (v ~ /ms$/) v = v * 1000; else if (v ~ /us$/) v = v + 0; else if (v ~ /s$/) v = v * 1000000
-        print v }' | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m}'
-}
-largest() { tr ' ' '\n' <<<"$1" | sort -g | tail -1; }
 
 printf '\nOne worker process each, keep-alive, wrk -t1 %ss runs, median of %s rounds.\n' "$seconds" "$rounds"
 printf 'Ratios: stage-07 rps at c=32 / this server'"'"'s; this server'"'"'s CPU per request / stage-07'"'"'s.\n'

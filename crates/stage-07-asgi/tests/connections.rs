@@ -63,6 +63,31 @@ fn continue_is_sent_only_when_the_app_reads_the_body() {
 }
 
 #[test]
+fn no_continue_once_the_response_has_started() {
+    let server = serve(APP, &["--no-access-log"]);
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(
+            b"POST /start-then-read HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\
+              Content-Length: 5\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    // The head and the first piece come before the client sends its body
+    // (it may, as RFC 9110 lets a client that waited long enough).
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"first\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "{}", visible(&seen));
+        seen.push(byte[0]);
+    }
+    stream.write_all(b"hello").unwrap();
+    stream.read_to_end(&mut seen).unwrap();
+    let shown = visible(&seen);
+    assert!(!shown.contains("100 Continue"), "{shown}");
+    assert!(shown.contains("got hello"), "{shown}");
+}
+
+#[test]
 fn after_the_body_receive_waits_for_the_end_of_the_response() {
     let server = serve(APP, &["--no-access-log"]);
     let shown = conversation(
