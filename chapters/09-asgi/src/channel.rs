@@ -20,9 +20,10 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use stage_05::decode::Decoded;
+use stage_06::buffer::Buffer;
 use stage_06::refusal::Refusal;
 
-use crate::connection::{Conn, Ending};
+use crate::connection::{Conn, Ending, Exchange};
 use crate::messages;
 use crate::ready::Ready;
 use crate::response::Misuse;
@@ -209,14 +210,7 @@ impl Ctx {
         if gone {
             return Ok(Some(messages::disconnect(py)?)); // gone mid-body
         }
-        // An interim response goes before the final one (RFC 9110, section
-        // 15.2): once the app's head is on the wire, a `100 Continue`
-        // would land inside its body, so the client is left to send its
-        // body after its own wait.
-        if !exchange.response.head_sent() && exchange.decoder.send_continue() {
-            conn.output
-                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
+        continue_if_due(exchange, &mut conn.output);
         Ok(None)
     }
     // ANCHOR_END: next_message
@@ -275,5 +269,16 @@ pub(crate) fn resolve(py: Python<'_>, future: &Py<PyAny>, value: Bound<'_, PyAny
         if let Err(error) = future.call_method1(intern!(py, "set_result"), (value,)) {
             stage_06::error!("cannot resolve a future: {error}");
         }
+    }
+}
+
+/// Sends `100 Continue` to a client that asked for it (`Expect:
+/// 100-continue`), now that the app waits for the body. Not once the app's
+/// head is out: an interim response goes before the final one (RFC 9110,
+/// section 15.2), and this one would land inside the body; the client then
+/// sends its body after a wait of its own.
+fn continue_if_due(exchange: &mut Exchange, output: &mut Buffer) {
+    if !exchange.response.head_sent() && exchange.decoder.send_continue() {
+        output.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
 }
