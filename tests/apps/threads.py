@@ -34,6 +34,19 @@ class Counted:
             CLOSES[self.name] = CLOSES.get(self.name, 0) + 1
 
 
+class Endless:
+    """64 KiB pieces for ever; close() takes a while, as closing a database
+    cursor may, then prints `closed endless`."""
+
+    def __iter__(self):
+        while True:
+            yield b"x" * 65536
+
+    def close(self):
+        time.sleep(0.5)
+        print("closed endless", flush=True)
+
+
 def application(environ, start_response):
     path, query = environ["PATH_INFO"], environ["QUERY_STRING"]
     if path == "/sleep":
@@ -65,6 +78,10 @@ def application(environ, start_response):
     if path == "/counted-fails":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return Counted(query, 3, fail_after=1)
+    if path == "/endless":
+        # Pieces until the server stops pulling; close() says so on stdout.
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Endless()
     if path == "/raise":
         raise ValueError("the app failed before its response")
     if path == "/closes":

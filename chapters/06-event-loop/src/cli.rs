@@ -78,7 +78,10 @@ pub struct ThreadArgs {
     /// Threads per worker that call the app, for apps that wait on a
     /// database or another service: while one waits, another runs. With
     /// 1, the event loop calls the app itself. Threads do not make Python
-    /// compute faster: only one runs Python at a time (the GIL).
+    /// compute faster: only one runs Python at a time (the GIL). Unlike
+    /// gunicorn's gthread workers, --timeout still bounds each app call: a
+    /// call on a thread longer than it gets the worker killed and replaced,
+    /// as a loop stuck in the app would.
     #[arg(long, value_name = "N", default_value = "1")]
     pub threads: NonZeroUsize,
 }

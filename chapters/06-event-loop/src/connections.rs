@@ -10,7 +10,8 @@ use crate::connection::Connection;
 // ANCHOR: connections
 /// The open connections, by token.
 ///
-/// A token is an index into a vector (plus one: token 0 is the listener),
+/// A token is an index into a vector (plus one: token 0 is the pool's
+/// waker, and listeners count down from the top),
 /// and a closed connection's slot goes to the next connection, so finding
 /// the connection an event is for costs an index rather than a hash
 /// lookup (mio's own examples use this "slab" pattern). Connections are
@@ -107,7 +108,7 @@ mod tests {
         let first = all.add(connection(&listener));
         let second = all.add(connection(&listener));
         assert_ne!(first, second);
-        assert!(all.take(Token(0)).is_none(), "token 0 is the listener's");
+        assert!(all.take(Token(0)).is_none(), "token 0 is no connection's");
 
         // Taken out and put back: still open, same token.
         let conn = all.take(first).unwrap();

@@ -230,7 +230,7 @@ impl PoolThread {
                     return; // the pool stopped
                 };
                 self.set_busy(true);
-                let done = job.run(py, self.high_water);
+                let done = self.run_or_end_the_worker(py, job);
                 self.set_busy(false);
                 if self.report.send(done).is_err() {
                     return; // the loop has gone
@@ -240,6 +240,19 @@ impl PoolThread {
         });
     }
     // ANCHOR_END: pool_thread
+
+    /// Runs a job. A panic in it (a bug of the server's, not an
+    /// exception of the app's: those are in the job's outcome) ends the
+    /// worker, as it would without threads, and the master starts a new
+    /// one: unwinding out of this thread instead would leave its
+    /// connection waiting for a result that never comes.
+    fn run_or_end_the_worker(&self, py: Python<'_>, job: Job) -> Done {
+        let run = std::panic::AssertUnwindSafe(|| job.run(py, self.high_water));
+        std::panic::catch_unwind(run).unwrap_or_else(|_| {
+            crate::critical!("a pool thread panicked: the worker exits");
+            std::process::abort()
+        })
+    }
 
     fn set_busy(&self, busy: bool) {
         let since = if busy {

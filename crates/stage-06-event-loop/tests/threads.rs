@@ -301,6 +301,35 @@ fn sigterm_lets_the_requests_on_threads_finish() {
 }
 
 #[test]
+fn at_the_end_of_the_graceful_time_a_paused_body_is_still_closed() {
+    for threads in ["1", "4"] {
+        let args = [
+            "--workers",
+            "0",
+            "--threads",
+            threads,
+            "--graceful-timeout",
+            "1",
+        ];
+        let mut server =
+            ServerProcess::start_in_apps(BIN, &[&args[..], &["threads:application"]].concat());
+        // A client that never reads: the endless body pauses on the loop,
+        // the output at its high-water mark, until the stop's time is up.
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .write_all(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        thread::sleep(Duration::from_millis(500));
+        assert_eq!(server.terminate(), Some(0), "--threads {threads}");
+        assert!(
+            server.stdout().contains("closed endless"),
+            "--threads {threads}: close() was not called; stderr: {}",
+            server.stderr()
+        );
+    }
+}
+
+#[test]
 fn max_requests_replaces_a_threaded_worker() {
     let server = start("4", &["--max-requests", "5", "--no-access-log"]);
     let addr = server.addr;

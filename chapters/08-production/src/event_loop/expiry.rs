@@ -55,12 +55,19 @@ impl EventLoop {
     }
 
     /// The graceful time is up: responses still in progress are cut short,
-    /// with their app results closed and their connections reset.
+    /// with their app results closed and their connections reset. Closed
+    /// here, on the loop's thread, with or without a pool: the loop returns
+    /// next, and a `close()` queued for a pool thread would never run.
+    /// (A request a pool thread is in the middle of is left to it.)
     pub(super) fn abandon_all(&mut self, py: Python<'_>) {
         let tokens: Vec<Token> = self.connections.iter_mut().map(|(t, _)| t).collect();
         for token in tokens {
-            if let Some(conn) = self.connections.take(token) {
-                self.abandon(py, token, conn);
+            if let Some(mut conn) = self.connections.take(token) {
+                if let Some(exchange) = conn.end_exchange() {
+                    self.abandon_here(py, &conn, exchange);
+                    let _ = abort_on_close(&conn.stream);
+                }
+                self.connections.close(token);
             }
         }
     }

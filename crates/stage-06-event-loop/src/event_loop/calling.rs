@@ -51,28 +51,34 @@ impl EventLoop {
             // The body is closed on a pool thread (`threaded`).
             self.orphan(py, conn, exchange);
         } else {
-            let Exchange {
-                request,
-                responder,
-                progress,
-                started,
-                ..
-            } = exchange;
-            let responder = responder.bind(py);
-            let outcome = match progress {
-                Some(progress) => progress.abandon(py, responder),
-                None => gone_before_an_answer(),
-            };
-            release(responder);
-            self.record(
-                conn,
-                Some(&request),
-                Some(responder),
-                &outcome,
-                Some(started),
-            );
+            self.abandon_here(py, conn, exchange);
         }
         false
+    }
+
+    /// Abandons a response on the loop's own thread: its body's `close()`
+    /// is called now, and the request logged.
+    pub(super) fn abandon_here(&mut self, py: Python<'_>, conn: &Connection, exchange: Exchange) {
+        let Exchange {
+            request,
+            responder,
+            progress,
+            started,
+            ..
+        } = exchange;
+        let responder = responder.bind(py);
+        let outcome = match progress {
+            Some(progress) => progress.abandon(py, responder),
+            None => gone_before_an_answer(),
+        };
+        release(responder);
+        self.record(
+            conn,
+            Some(&request),
+            Some(responder),
+            &outcome,
+            Some(started),
+        );
     }
 
     /// Reports a request to the log callback, if there is an access log,
