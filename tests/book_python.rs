@@ -345,6 +345,21 @@ fn the_small_asgi_server_serves_a_raw_asgi_app() {
     }
 }
 
+#[test]
+fn the_small_asgi_server_keeps_the_apps_own_content_length() {
+    // FastAPI sets Content-Length itself: the sketch must not add a
+    // second one (two length headers make the message ambiguous).
+    let server = python_server("ch07_asgi_server.py", "asgi_fastapi.py:app");
+    let answer = testkit::exchange(server.addr, &get_and_close("/items/42?q=asgi"));
+    let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert_eq!(text.matches("content-length:").count(), 1, "{text}");
+    assert!(text.contains("content-length: 25\r\n"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\n{\"item_id\":42,\"q\":\"asgi\"}"),
+        "{text}"
+    );
+}
+
 /// The chapter shows this output, included from the `.out` file.
 #[test]
 fn a_coroutine_stepped_by_hand_stops_at_the_wait_and_finishes_when_sent_a_value() {

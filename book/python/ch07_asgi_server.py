@@ -51,8 +51,10 @@ async def connection(app, reader, writer):
         if held:                                      # the first body: head first
             status = held.pop("status")
             head = [b"HTTP/1.1 %d %s" % (status, HTTPStatus(status).phrase.encode())]
-            head += [name + b": " + value for name, value in held.pop("headers", [])]
-            if not more:                              # one piece: its length is known
+            headers = held.pop("headers", [])
+            head += [name + b": " + value for name, value in headers]
+            has_length = any(name.lower() == b"content-length" for name, _ in headers)
+            if not more and not has_length:           # one piece: its length is known
                 head.append(b"Content-Length: %d" % len(body))
             writer.write(b"\r\n".join(head) + b"\r\nConnection: close\r\n\r\n")
             held.clear()

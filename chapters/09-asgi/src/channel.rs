@@ -36,7 +36,8 @@ const MAX_MESSAGE: usize = 1024 * 1024;
 const OPEN: u8 = 0;
 /// Its response is complete: a further `send` is the app's error.
 const COMPLETE: u8 = 1;
-/// Its client is gone: `send` is ignored (ASGI HTTP spec 2.3).
+/// Its client is gone: `send` is ignored. Spec 2.3 says nothing of such a
+/// `send`; 2.4 would have it raise an `OSError`, and we claim 2.3.
 const GONE: u8 = 2;
 
 // ANCHOR: channel

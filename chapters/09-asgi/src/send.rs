@@ -26,7 +26,7 @@ impl Server {
     ) -> PyResult<Py<PyAny>> {
         let done = self.ctx.ready_none.clone_ref(py).into_any();
         let Some(conn) = self.conns.get_mut(&token) else {
-            return Ok(done); // the client is gone: ignored (spec 2.3)
+            return Ok(done); // the client is gone: ignored (we claim 2.3, not 2.4)
         };
         let Some(exchange) = conn.exchange.as_mut() else {
             return Ok(done);

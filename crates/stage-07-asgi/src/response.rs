@@ -162,9 +162,10 @@ impl Response {
         let mut lines = HeaderLines::new();
         for (name, value) in headers {
             let (name, value) = (latin1(name), latin1(value));
-            // The framing is the server's to choose; the app's own
-            // `Transfer-Encoding` is dropped (uvicorn and hypercorn do the
-            // same), and `Connection` is decided by the keep-alive rules.
+            // The framing is the server's to choose, so the app's own
+            // `Transfer-Encoding` is dropped (uvicorn instead honours an
+            // app's `chunked`), and `Connection` is decided by the
+            // keep-alive rules.
             if name.eq_ignore_ascii_case("transfer-encoding") {
                 continue;
             }
