@@ -179,6 +179,19 @@ impl Drop for SocketFile {
     }
 }
 
+/// A listener's poll token. Listeners' tokens count down from the top,
+/// so that connections' can count up from 1 (0 is the pool's waker) and
+/// the two never meet.
+pub fn listener_token(index: usize) -> Token {
+    Token(usize::MAX - index)
+}
+
+/// Which of `listeners` listeners a token is, if it is one's.
+pub fn listener_index(token: Token, listeners: usize) -> Option<usize> {
+    let index = usize::MAX - token.0;
+    (index < listeners).then_some(index)
+}
+
 /// A listener as a worker's poll sees it: non-blocking, of mio's kind.
 pub enum Accepting {
     /// On a TCP address.

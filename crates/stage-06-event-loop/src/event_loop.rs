@@ -30,7 +30,7 @@ use crate::connection::{Connection, Phase, READ_CHUNK, Timeouts};
 use crate::connections::Connections;
 use crate::forwarded::Trusted;
 use crate::incoming::Progress;
-use crate::listeners::{Accepting, Listener};
+use crate::listeners::{Accepting, Listener, listener_index, listener_token};
 use crate::pool::Pool;
 
 mod accepting;
@@ -38,8 +38,6 @@ mod calling;
 mod expiry;
 mod sending;
 mod threaded;
-
-use accepting::{listener_index, listener_token};
 
 /// Where the loop reports each finished request: the access log.
 type AccessLog = Box<dyn FnMut(&Finished<'_>) + Send>;

@@ -35,25 +35,14 @@ use stage_06::Timeouts;
 use stage_06::access_log::Format;
 use stage_06::connection::READ_CHUNK;
 use stage_06::forwarded::Trusted;
-use stage_06::listeners::{Accepting, Listener, Stream};
+use stage_06::listeners::{Accepting, Listener, listener_index, listener_token};
 use stage_06::log_files::AccessSink;
 
 use crate::connection::Conn;
 use crate::dispatch::Starting;
 use crate::ready::Ready;
 
-/// The listening sockets' tokens count down from the top, as in
-/// stage-06; connections' count up from 1 and are never reused, so a
-/// token names one connection for the server's life.
-fn listener_token(index: usize) -> Token {
-    Token(usize::MAX - index)
-}
-
-/// Which listener a token is, if it is one's.
-fn listener_index(token: Token, listeners: usize) -> Option<usize> {
-    let index = usize::MAX - token.0;
-    (index < listeners).then_some(index)
-}
+mod accepting;
 
 /// Limits, timeouts and sizes.
 #[derive(Debug, Clone)]
@@ -245,40 +234,6 @@ impl Server {
                 let _ = file.set_modified(SystemTime::now());
                 self.last_beat = Instant::now();
             }
-        }
-    }
-
-    fn accept_all(&mut self, index: usize) {
-        while self.listening && !self.ctx.stopping.load(Ordering::SeqCst) {
-            match self.listeners[index].accept() {
-                Ok((stream, peer)) => self.add(stream, peer),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(e) => {
-                    stage_06::error!("accept failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, mut stream: Stream, peer: Option<SocketAddr>) {
-        // A Unix peer's stand-in addresses: the scope says so instead
-        // (`client` None, `server` the path).
-        let Some(info) = stream.info(peer) else {
-            return;
-        };
-        let token = Token(self.next_token);
-        self.next_token += 1;
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if self
-            .poll
-            .registry()
-            .register(&mut stream, token, interest)
-            .is_ok()
-        {
-            let conn = Conn::new(stream, info, self.ctx.config.timeouts, self.ctx.now);
-            self.conns.insert(token, conn);
         }
     }
 

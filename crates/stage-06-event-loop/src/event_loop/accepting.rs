@@ -1,28 +1,16 @@
-//! Taking connections: the listeners' tokens, accepting every connection
-//! a listener has, registering each with the poll, and no longer
-//! listening once the worker stops.
+//! Taking connections: accepting every connection a listener has,
+//! registering each with the poll, and no longer listening once the
+//! worker stops. (The listeners' tokens are `listeners::listener_token`.)
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
-use mio::{Interest, Token};
+use mio::Interest;
 
 use super::EventLoop;
 use crate::connection::Connection;
 use crate::listeners::Stream;
-
-/// The listening sockets' tokens count down from the top; connections'
-/// count up from 1.
-pub(super) fn listener_token(index: usize) -> Token {
-    Token(usize::MAX - index)
-}
-
-/// Which listener a token is, if it is one's.
-pub(super) fn listener_index(token: Token, listeners: usize) -> Option<usize> {
-    let index = usize::MAX - token.0;
-    (index < listeners).then_some(index)
-}
 
 impl EventLoop {
     pub(super) fn stop_listening(&mut self) {
