@@ -150,3 +150,24 @@ fn a_large_unread_body_and_the_request_behind_it_are_answered_with_and_without_w
         common::both_answered(server.addr, 5);
     }
 }
+
+#[test]
+fn a_request_that_came_while_the_app_held_the_loop_is_not_taken_for_idleness() {
+    // One worker, the app called on the loop (no threads), a keep-alive
+    // time of one second. A connection is opened and waits; another's
+    // request holds the loop for two seconds; the first sends its request
+    // meanwhile. When the loop is free, the first's keep-alive time has
+    // run out, but its request is in the socket: it is answered, not
+    // closed as idle.
+    let server = start(&["--workers", "0", "--keep-alive", "1", "workers:application"]);
+    let mut waiting = connect(server.addr);
+    thread::sleep(Duration::from_millis(200)); // accepted, and idle
+    let mut busy = connect(server.addr);
+    busy.write_all(b"GET /sleep?2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(500)); // the app is sleeping
+    let response = get(&mut waiting, "/");
+    assert_eq!(status_of(&response), Some(200), "{}", visible(&response));
+    let slept = read_response(&mut busy, false);
+    assert_eq!(status_of(&slept), Some(200), "{}", visible(&slept));
+}

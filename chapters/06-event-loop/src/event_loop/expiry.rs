@@ -49,8 +49,25 @@ impl EventLoop {
                     }
                     self.connections.close(token);
                 }
-                Expired::Idle => self.connections.close(token),
+                Expired::Idle => self.close_if_idle(py, token, conn),
             }
+        }
+    }
+
+    /// Closes a connection whose keep-alive time ran out, unless a request
+    /// is waiting in its socket after all: an app call that held the loop
+    /// for longer than the keep-alive time (no `--threads`) can bring the
+    /// loop here before the event that says the request came. Closing
+    /// then would drop a request the client had sent in time (and, with
+    /// its bytes unread, reset the connection); it is served instead.
+    fn close_if_idle(&mut self, py: Python<'_>, token: Token, mut conn: Box<Connection>) {
+        conn.may_have_input();
+        match self.read(&mut conn) {
+            Some(read) if read > 0 => {
+                self.connections.put_back(token, conn);
+                self.service(py, token, false);
+            }
+            _ => self.connections.close(token),
         }
     }
 
