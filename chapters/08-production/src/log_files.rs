@@ -45,6 +45,15 @@ impl AccessSink {
         }
     }
 
+    /// A worker's own handle on the sink, shared with the thread that
+    /// opens it (and the error log) anew on SIGUSR1: see
+    /// [`reopen_on_sigusr1`].
+    pub fn for_worker(&self) -> std::io::Result<Arc<Mutex<AccessSink>>> {
+        let sink = Arc::new(Mutex::new(self.try_clone()?));
+        reopen_on_sigusr1(Arc::clone(&sink))?;
+        Ok(sink)
+    }
+
     /// Opens the file again at its path (a new one, if it was moved away).
     pub fn reopen(&mut self) -> Result<(), String> {
         if let AccessSink::File(file, path) = self {

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
@@ -13,7 +13,7 @@ use stage_04::cli::load;
 use stage_06::access_log::{Finished, Format};
 use stage_06::cli::{DeployArgs, ServerArgs, ThreadArgs};
 use stage_06::listeners::bind_all;
-use stage_06::log_files::{AccessSink, redirect_stderr, reopen_on_sigusr1};
+use stage_06::log_files::{AccessSink, redirect_stderr};
 use stage_06::logging;
 use stage_06::master::{
     EXIT_LOAD_FAILED, request_limit, stop_gracefully_when_master_dies, worker_random,
@@ -157,9 +157,7 @@ fn serve(
             .max_requests
             .map_or("until stopped".into(), |n| format!("{n} requests"))
     );
-    // The worker's own handle on the access log, which SIGUSR1 opens anew.
-    let sink = access.try_clone().map(|sink| Arc::new(Mutex::new(sink)));
-    let log = match sink.and_then(|sink| reopen_on_sigusr1(Arc::clone(&sink)).map(|()| sink)) {
+    let log = match access.for_worker() {
         Ok(sink) => {
             let format = Format::parse(&deploy.access_logformat);
             move |finished: &Finished<'_>| {

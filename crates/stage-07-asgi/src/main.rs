@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Parser;
 use pyo3::prelude::*;
@@ -13,7 +13,7 @@ use stage_04::python::traceback_text;
 use stage_06::access_log::Format;
 use stage_06::cli::{DeployArgs, ServerArgs};
 use stage_06::listeners::bind_all;
-use stage_06::log_files::{AccessSink, redirect_stderr, reopen_on_sigusr1};
+use stage_06::log_files::{AccessSink, redirect_stderr};
 use stage_06::logging::{self, Level};
 use stage_06::master::{
     EXIT_LOAD_FAILED, request_limit, stop_gracefully_when_master_dies, worker_random,
@@ -158,11 +158,7 @@ fn serve(
                 let clock = Arc::new(SystemClock);
                 let mut server = Server::new(py, listeners, app.clone_ref(py), clock, config)?;
                 let format = Format::parse(&cli.deploy.access_logformat);
-                // The worker's own handle on the access log, which SIGUSR1
-                // opens anew (with the error log), as in stage-06.
-                let sink = Arc::new(Mutex::new(access.try_clone()?));
-                reopen_on_sigusr1(Arc::clone(&sink))?;
-                server.set_access_log(format, sink);
+                server.set_access_log(format, access.for_worker()?);
                 for signal in [SIGTERM, SIGINT] {
                     signal_hook::flag::register(signal, server.stop_flag())?;
                 }
